@@ -1,0 +1,147 @@
+"""Constant-Q transform as an Asteroid filterbank (MODEL.md §3.2)."""
+
+import numpy as np
+import torch
+from asteroid_filterbanks.enc_dec import Filterbank
+
+
+class CQTFB(Filterbank):
+    r"""Complex constant-Q filterbank, analysis only, matching nnAudio's ``CQT1992v2``.
+
+    The kernels come from nnAudio's own construction (``create_cqt_kernels``): Hann-windowed
+    complex exponentials of length :math:`l_k = \lceil Q f_s / f_k \rceil`, L1-normalised and
+    centred in a common frame of ``kernel_size`` samples. ``filters()`` returns the real parts,
+    then the imaginary parts (Asteroid's stacking convention), so ``Encoder(CQTFB())`` works.
+    ``pre_analysis`` reflect-pads by ``kernel_size // 2`` and ``post_analysis`` returns the
+    magnitude times :math:`\sqrt{l_k}` ("librosa" normalisation).
+
+    ``Encoder`` convolves with the full 32,768-tap kernels, about 91 % of which is zeros for the
+    higher bins. :meth:`analysis` gives the same output with every group of bins cropped to its
+    own support, which is what :class:`~phalar_asteroid.models.PHALAR` uses.
+
+    Args:
+        n_bins (int): number of CQT bins.
+        bins_per_octave (int): bins per octave.
+        fmin (float): centre frequency of the lowest bin in Hz.
+        hop_length (int): stride in samples.
+        filter_scale (float): scales Q.
+        norm (int): kernel normalisation order (1: L1, as nnAudio).
+        sample_rate (float): sample rate in Hz.
+        group_size (int): bins per cropped convolution in :meth:`analysis`.
+        **kwargs: ignored, for Asteroid's ``make_enc_dec``.
+
+    Shape:
+        - ``Encoder(CQTFB())`` input: :math:`(batch, 1, time)`, output
+          :math:`(batch, n\_bins, time // hop + 1)`.
+    """
+
+    def __init__(
+        self,
+        n_bins: int = 96,
+        bins_per_octave: int = 12,
+        fmin: float = 16.35,
+        hop_length: int = 160,
+        filter_scale: float = 1.0,
+        norm: int = 1,
+        sample_rate: float = 16000.0,
+        group_size: int = 12,
+        **kwargs,
+    ):
+        from nnAudio.utils import create_cqt_kernels
+
+        q = float(filter_scale) / (2 ** (1 / bins_per_octave) - 1)
+        kernels, kernel_size, lengths, freqs = create_cqt_kernels(
+            q, sample_rate, fmin, n_bins, bins_per_octave, norm, "hann", None
+        )
+        super().__init__(2 * n_bins, int(kernel_size), stride=hop_length, sample_rate=sample_rate)
+        self.n_feats_out = n_bins
+        self.n_bins = n_bins
+        self.bins_per_octave = bins_per_octave
+        self.fmin = fmin
+        self.filter_scale = filter_scale
+        self.norm = norm
+        self.group_size = group_size
+        self.frequencies = np.asarray(freqs)
+        # nnAudio correlates with conj(kernel); storing -imag makes the stacked rows a plain filter.
+        stacked = np.concatenate([kernels.real, -kernels.imag]).astype(np.float32)
+        self.register_buffer("_filters", torch.from_numpy(stacked).unsqueeze(1))
+        self.register_buffer("lengths", lengths.float())
+        self._groups = self._support_groups(kernels)
+
+    @property
+    def min_samples(self) -> int:
+        """Shortest accepted input: reflect padding needs more than ``kernel_size // 2``."""
+        return self.kernel_size // 2 + 1
+
+    def _support_groups(self, kernels: np.ndarray) -> list:
+        """Splits bins into groups of ``group_size`` with the span of their non-zero taps."""
+        nonzero = np.abs(kernels) > 0
+        groups = []
+        for first in range(0, self.n_bins, self.group_size):
+            rows = nonzero[first : first + self.group_size].any(axis=0)
+            taps = np.flatnonzero(rows)
+            groups.append((first, min(first + self.group_size, self.n_bins), taps[0], taps[-1] + 1))
+        return groups
+
+    def filters(self) -> torch.Tensor:
+        return self._filters
+
+    def pre_analysis(self, wav: torch.Tensor) -> torch.Tensor:
+        pad = self.kernel_size // 2
+        if wav.shape[-1] <= pad:
+            raise ValueError(
+                f"CQT input needs more than {pad} samples ({pad / self.sample_rate:.3f} s) for "
+                f"its reflect padding, got {wav.shape[-1]}"
+            )
+        shape = wav.shape
+        padded = torch.nn.functional.pad(wav.reshape(-1, 1, shape[-1]), (pad, pad), mode="reflect")
+        return padded.reshape(*shape[:-1], padded.shape[-1])
+
+    def post_analysis(self, spec: torch.Tensor) -> torch.Tensor:
+        n = self.n_bins
+        re, im = spec[..., :n, :], spec[..., n:, :]
+        return torch.sqrt(re.pow(2) + im.pow(2)) * torch.sqrt(self.lengths).unsqueeze(-1)
+
+    def analysis(self, wav: torch.Tensor) -> torch.Tensor:
+        """CQT magnitude with each group of bins convolved over its own support only.
+
+        Numerically the same as ``Encoder(self)(wav)`` (up to float summation order) at a
+        fraction of the multiply-adds.
+
+        Args:
+            wav (torch.Tensor): waveform.
+
+        Returns:
+            torch.Tensor: CQT magnitude.
+
+        Shape:
+            - Input: :math:`(batch, time)`
+            - Output: :math:`(batch, n\\_bins, time // hop + 1)`
+        """
+        n_frames = wav.shape[-1] // self.stride + 1
+        padded = self.pre_analysis(wav.unsqueeze(1))
+        kernels = self._filters.to(padded.dtype)
+        n = self.n_bins
+        outputs = []
+        for first, last, start, stop in self._groups:
+            rows = torch.cat((kernels[first:last, :, start:stop], kernels[n + first : n + last, :, start:stop]))
+            out = torch.nn.functional.conv1d(padded[..., start:], rows, stride=self.stride)
+            outputs.append(out[..., :n_frames])
+        spec = torch.cat(
+            [o[:, : o.shape[1] // 2] for o in outputs] + [o[:, o.shape[1] // 2 :] for o in outputs],
+            dim=1,
+        )
+        return self.post_analysis(spec)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            n_bins=self.n_bins,
+            bins_per_octave=self.bins_per_octave,
+            fmin=self.fmin,
+            hop_length=self.stride,
+            filter_scale=self.filter_scale,
+            norm=self.norm,
+            group_size=self.group_size,
+        )
+        return config
