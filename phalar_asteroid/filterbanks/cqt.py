@@ -20,15 +20,20 @@ class CQTFB(Filterbank):
     own support, which is what :class:`~phalar_asteroid.models.PHALAR` uses.
 
     Args:
-        n_bins (int): number of CQT bins.
+        n_filters (int, optional): Asteroid's filter count, ``2 * n_bins`` (real and imaginary
+            rows); derived from ``n_bins`` when omitted.
+        kernel_size (int, optional): checked against the kernel frame nnAudio derives (32,768
+            for the defaults); derived when omitted.
+        stride (int): hop in samples (160 = 10 ms at 16 kHz).
+        sample_rate (float): sample rate in Hz.
+        n_bins (int, optional): number of CQT bins (96 when neither it nor ``n_filters`` is
+            given).
         bins_per_octave (int): bins per octave.
         fmin (float): centre frequency of the lowest bin in Hz.
-        hop_length (int): stride in samples.
         filter_scale (float): scales Q.
         norm (int): kernel normalisation order (1: L1, as nnAudio).
-        sample_rate (float): sample rate in Hz.
         group_size (int): bins per cropped convolution in :meth:`analysis`.
-        **kwargs: ignored, for Asteroid's ``make_enc_dec``.
+        **kwargs: ignored, as Asteroid's ``make_enc_dec`` expects.
 
     Shape:
         - ``Encoder(CQTFB())`` input: :math:`(batch, 1, time)`, output
@@ -37,23 +42,34 @@ class CQTFB(Filterbank):
 
     def __init__(
         self,
-        n_bins: int = 96,
+        n_filters: int = None,
+        kernel_size: int = None,
+        stride: int = 160,
+        sample_rate: float = 16000.0,
+        n_bins: int = None,
         bins_per_octave: int = 12,
         fmin: float = 16.35,
-        hop_length: int = 160,
         filter_scale: float = 1.0,
         norm: int = 1,
-        sample_rate: float = 16000.0,
         group_size: int = 12,
         **kwargs,
     ):
         from nnAudio.utils import create_cqt_kernels
 
+        if n_bins is None:
+            n_bins = n_filters // 2 if n_filters else 96
+        if n_filters is not None and n_filters != 2 * n_bins:
+            raise ValueError(f"n_filters must be 2 * n_bins = {2 * n_bins}, got {n_filters}")
         q = float(filter_scale) / (2 ** (1 / bins_per_octave) - 1)
-        kernels, kernel_size, lengths, freqs = create_cqt_kernels(
+        kernels, frame, lengths, freqs = create_cqt_kernels(
             q, sample_rate, fmin, n_bins, bins_per_octave, norm, "hann", None
         )
-        super().__init__(2 * n_bins, int(kernel_size), stride=hop_length, sample_rate=sample_rate)
+        if kernel_size is not None and kernel_size != frame:
+            raise ValueError(
+                f"kernel_size={kernel_size} does not match the CQT kernel frame {frame} implied by "
+                f"fmin={fmin}, filter_scale={filter_scale} and sample_rate={sample_rate}"
+            )
+        super().__init__(2 * n_bins, int(frame), stride=stride, sample_rate=sample_rate)
         self.n_feats_out = n_bins
         self.n_bins = n_bins
         self.bins_per_octave = bins_per_octave
@@ -124,7 +140,9 @@ class CQTFB(Filterbank):
         n = self.n_bins
         outputs = []
         for first, last, start, stop in self._groups:
-            rows = torch.cat((kernels[first:last, :, start:stop], kernels[n + first : n + last, :, start:stop]))
+            rows = torch.cat(
+                (kernels[first:last, :, start:stop], kernels[n + first : n + last, :, start:stop])
+            )
             out = torch.nn.functional.conv1d(padded[..., start:], rows, stride=self.stride)
             outputs.append(out[..., :n_frames])
         spec = torch.cat(
@@ -139,7 +157,6 @@ class CQTFB(Filterbank):
             n_bins=self.n_bins,
             bins_per_octave=self.bins_per_octave,
             fmin=self.fmin,
-            hop_length=self.stride,
             filter_scale=self.filter_scale,
             norm=self.norm,
             group_size=self.group_size,

@@ -40,9 +40,11 @@ def resolve_pretrained(name_or_path: str) -> str:
     shipped = os.path.join(PRETRAINED_DIR, f"{name_or_path}.pth")
     if os.path.isfile(shipped):
         return shipped
-    available = sorted(
-        f[:-4] for f in os.listdir(PRETRAINED_DIR) if f.endswith(".pth")
-    ) if os.path.isdir(PRETRAINED_DIR) else []
+    available = (
+        sorted(f[:-4] for f in os.listdir(PRETRAINED_DIR) if f.endswith(".pth"))
+        if os.path.isdir(PRETRAINED_DIR)
+        else []
+    )
     raise FileNotFoundError(
         f"No model file or shipped checkpoint named {name_or_path!r} (shipped: {available})"
     )

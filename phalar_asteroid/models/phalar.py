@@ -102,7 +102,7 @@ class PHALAR(ContrastiveEncoder):
                 n_bins=n_bins,
                 bins_per_octave=bins_per_octave,
                 fmin=fmin,
-                hop_length=hop_length,
+                stride=hop_length,
                 sample_rate=sample_rate,
             )
             self.db = DecibelScaling("magnitude", floor=db_floor)
@@ -225,7 +225,7 @@ class PHALAR(ContrastiveEncoder):
         Returns:
             torch.Tensor: ``(n_windows, 2, embed_dim)`` (or ``(n_windows, embed_dim)``).
         """
-        if torch.is_tensor(wav) and wav.dim() == 1 or getattr(wav, "ndim", 0) == 1:
+        if getattr(wav, "ndim", 0) == 1:
             wav = wav[None]
         wav = self.prepare_input(wav, sample_rate)
         if len(wav) != 1:

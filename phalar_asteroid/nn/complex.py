@@ -21,7 +21,9 @@ def to_complex(x: torch.Tensor) -> torch.Tensor:
         torch.Tensor: complex tensor.
     """
     if x.shape[-2] != 2:
-        raise ValueError(f"Expected real/imaginary parts on dim -2 (size 2), got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"Expected real/imaginary parts on dim -2 (size 2), got shape {tuple(x.shape)}"
+        )
     return torch.complex(x[..., 0, :].float(), x[..., 1, :].float())
 
 
