@@ -2,9 +2,10 @@
 
 import asteroid.models
 
+from .cocola import COCOLA
 from .phalar import PHALAR
 
-__all__ = ["PHALAR", "get"]
+__all__ = ["COCOLA", "PHALAR", "get"]
 
 
 def _register(cls):
@@ -16,6 +17,7 @@ def _register(cls):
 
 
 _register(PHALAR)
+_register(COCOLA)
 
 
 def get(identifier):

@@ -70,8 +70,8 @@ class COCOLA(ContrastiveEncoder):
       are 0.1 and 1e-5), so the running statistics move as slowly as in the reference.
     - Initialisation: torchvision's (Kaiming-normal fan-out convolutions, the stem included;
       uniform Linear) instead of PyTorch's layer defaults in efficientnet_pytorch.
-    - Stochastic depth: identical (the rate ramps linearly from 0 to 0.2 over the 16 blocks;
-      whole residual branches are dropped per example).
+    - Stochastic depth: identical (block ``i`` of 16 drops its residual branch per example with
+      rate ``0.2 * i / 16``).
 
     Channel masks (HPSS only): ``channel_mode`` (``"both"`` by default, the evaluation mode;
     ``"harmonic"`` or ``"percussive"``) is applied on every call. For training with COCOLA's
