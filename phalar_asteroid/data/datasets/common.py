@@ -1,0 +1,225 @@
+"""Pieces shared by the dataset loaders: the error type, tree listing, tolerant metadata parsing,
+index entries and files, and the optional beat / chord annotations of the embedded corpus."""
+
+import hashlib
+import json
+import os
+import secrets
+from typing import Callable, Optional, TextIO
+
+import numpy as np
+import yaml
+from mirdata import annotations, core, io, validate
+
+#: Committed indexes live here (never inside site-packages: only written on explicit request).
+PACKAGE_INDEX_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "indexes")
+
+#: Optional annotation files of the embedded (rendered) corpus, in the track folder.
+BEATS_FILENAME = "beats.beats"
+CHORDS_FILENAME = "chords.lab"
+
+
+class DatasetError(ValueError):
+    """A dataset tree, metadata file or audio file is unusable. The message names the path."""
+
+
+def visible_entries(folder: str) -> list:
+    """Sorted names in ``folder``, without hidden files such as macOS ``._*`` and ``.DS_Store``.
+
+    Args:
+        folder (str): directory to list.
+
+    Returns:
+        list: sorted entry names; empty when ``folder`` does not exist.
+    """
+    if not os.path.isdir(folder):
+        return []
+    return sorted(name for name in os.listdir(folder) if not name.startswith("."))
+
+
+def visible_dirs(folder: str) -> list:
+    """Sorted visible sub-directory names of ``folder`` (see :func:`visible_entries`)."""
+    return [n for n in visible_entries(folder) if os.path.isdir(os.path.join(folder, n))]
+
+
+def parse_yaml(text: str):
+    """Parse YAML text with the safe loader."""
+    return yaml.safe_load(text)
+
+
+def load_metadata(path: str, parse: Callable[[str], object], required_key: str) -> dict:
+    """Read a metadata file, retrying once without its first character.
+
+    Some copies of the Slakh 16 kHz archive carry a stray leading character in ``metadata.yaml``
+    (DATASETS.md §3). That character either breaks parsing or glues itself to the first key, so a
+    parse counts as good only when it gives a mapping holding ``required_key``.
+
+    Args:
+        path (str): metadata file (YAML or JSON).
+        parse (callable): text -> object, e.g. :func:`parse_yaml` or ``json.loads``.
+        required_key (str): a key every valid file of this kind has at its top level.
+
+    Returns:
+        dict: the parsed metadata.
+
+    Raises:
+        DatasetError: when the file is missing or cannot be parsed even after the retry.
+    """
+    try:
+        with open(path, "rb") as fhandle:
+            raw = fhandle.read()
+    except FileNotFoundError:
+        raise DatasetError(f"missing metadata file: {path}") from None
+    # A junk byte that is not UTF-8 becomes U+FFFD, which the retry strips like any other char.
+    text = raw.decode("utf-8-sig", errors="replace")
+    for candidate in (text, text[1:]):
+        try:
+            data = parse(candidate)
+        except (yaml.YAMLError, ValueError):
+            continue
+        if isinstance(data, dict) and required_key in data:
+            return data
+    raise DatasetError(f"unparsable metadata file (no '{required_key}' key): {path}")
+
+
+def try_load_metadata(path: str, parse: Callable[[str], object], required_key: str):
+    """Like :func:`load_metadata` but returns None instead of raising (index building)."""
+    try:
+        return load_metadata(path, parse, required_key)
+    except DatasetError:
+        return None
+
+
+class IndexEntries:
+    """Builds ``[relative_path, md5]`` index entries, hashing each file at most once.
+
+    Args:
+        data_home (str): the dataset's mirdata ``data_home``; paths are relative to it.
+        checksums (bool): compute md5s with :func:`mirdata.validate.md5`. Without them the entries
+            hold ``None`` and ``Dataset.validate()`` reports every file as an invalid checksum.
+    """
+
+    def __init__(self, data_home: str, checksums: bool = True):
+        self.data_home = data_home
+        self.checksums = checksums
+        self._md5 = {}
+
+    def exists(self, rel: str) -> bool:
+        """Whether ``rel`` (relative to ``data_home``) is an existing file."""
+        return os.path.isfile(os.path.join(self.data_home, rel))
+
+    def expected(self, rel: str) -> list:
+        """Entry for a file the dataset must have: kept even when missing, so that
+        ``validate()`` and the manifest builder report it."""
+        if rel not in self._md5:
+            present = self.checksums and self.exists(rel)
+            self._md5[rel] = validate.md5(os.path.join(self.data_home, rel)) if present else None
+        return [rel, self._md5[rel]]
+
+    def optional(self, rel: str) -> list:
+        """Entry for a file that may legitimately be absent: ``[None, None]`` when it is."""
+        return self.expected(rel) if self.exists(rel) else [None, None]
+
+
+def write_json_atomic(obj, path: str, **dump_kwargs) -> None:
+    """Write JSON to a temporary file in the target folder, then rename it over ``path``.
+
+    Args:
+        obj: JSON-serialisable object.
+        path (str): destination; its folder is created when needed.
+        **dump_kwargs: passed to :func:`json.dump`.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    # A unique name opened with "x" (not mkstemp) so that the file gets the usual umask mode.
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(tmp, "x", encoding="utf-8") as fhandle:
+            json.dump(obj, fhandle, **dump_kwargs)
+            fhandle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def default_index_dir(data_home: str) -> str:
+    """Per-tree index folder in the user cache (``$XDG_CACHE_HOME`` or ``~/.cache``).
+
+    The folder name hashes the absolute ``data_home`` so that two trees of the same dataset (say
+    the real one and a rendered one) never share an index.
+
+    Args:
+        data_home (str): the dataset's mirdata ``data_home``.
+
+    Returns:
+        str: ``<cache>/phalar_asteroid/indexes/<hash>``.
+    """
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    digest = hashlib.sha1(os.path.abspath(data_home).encode("utf-8")).hexdigest()[:16]
+    return os.path.join(cache, "phalar_asteroid", "indexes", digest)
+
+
+def local_indexes(filename: str, version: str, index_dir: Optional[str]) -> dict:
+    """A mirdata ``INDEXES`` mapping whose only index lives in ``index_dir``.
+
+    ``core.Index`` without a URL points at a ``tests/indexes`` folder beside mirdata (trap 2), so
+    the folder is replaced right after construction, before any Dataset reads ``get_path()``.
+
+    Args:
+        filename (str): index file name.
+        version (str): version name; ``"default"`` aliases it.
+        index_dir (str or None): folder holding the index; None means :data:`PACKAGE_INDEX_DIR`.
+
+    Returns:
+        dict: ``{"default": version, version: core.Index}``.
+    """
+    index = core.Index(filename=filename)
+    index.indexes_dir = PACKAGE_INDEX_DIR if index_dir is None else index_dir
+    return {"default": version, version: index}
+
+
+def corpus_of(beats_path: Optional[str], chords_path: Optional[str]) -> str:
+    """``"embedded"`` for a track rendered from the embedded corpus, else ``"original"``.
+
+    Only the rendered trees carry ``beats.beats`` / ``chords.lab``; the real MoisesDB, Slakh and
+    CocoChorales releases have neither, so their presence identifies the corpus (and its
+    licences).
+    """
+    return "original" if beats_path is None and chords_path is None else "embedded"
+
+
+def relative_split(rel_path: str) -> str:
+    """Second component of an index path (``<root>/<split>/<track>/...``): the split folder."""
+    return os.path.normpath(rel_path).split(os.sep)[1]
+
+
+@io.coerce_to_string_io
+def load_beats(fhandle: TextIO) -> annotations.BeatData:
+    """Load a GTZAN-format beat file: ``time<TAB>position_in_bar`` (second column optional).
+
+    Args:
+        fhandle (str or file-like): path or handle of a ``.beats`` file.
+
+    Returns:
+        BeatData: beat times in seconds, positions as ``bar_index`` (1 = downbeat) or None.
+    """
+    table = np.loadtxt(fhandle, ndmin=2)
+    positions = table[:, 1].astype(int) if table.shape[1] > 1 else None
+    return annotations.BeatData(table[:, 0], "s", positions, "bar_index")
+
+
+@io.coerce_to_string_io
+def load_chords(fhandle: TextIO) -> annotations.ChordData:
+    """Load a ``.lab`` chord file: ``start<TAB>end<TAB>HarteLabel`` per line.
+
+    Args:
+        fhandle (str or file-like): path or handle of a ``.lab`` file.
+
+    Returns:
+        ChordData: intervals in seconds and Harte labels.
+    """
+    rows = [line.split() for line in fhandle if line.strip()]
+    intervals = np.array([[float(r[0]), float(r[1])] for r in rows]).reshape(-1, 2)
+    return annotations.ChordData(intervals, "s", [r[2] for r in rows], "harte")
