@@ -3,10 +3,11 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# glibc otherwise hands PyTorch's large temporaries back to the OS after every op (2x slower on CPU).
-export GLIBC_TUNABLES := glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
+# glibc otherwise hands PyTorch's large temporaries back to the OS after every op (2x slower on
+# CPU). Only for long single jobs (demo, benchmarks): memory is then never returned to the OS.
+FAST_MALLOC := GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
 
-.PHONY: install test demo format lint clean
+.PHONY: install test demo bench format lint clean
 
 install: $(STAMP)
 
@@ -22,7 +23,10 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 demo: $(STAMP)
-	cd recipes/stem_retrieval && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --stage 0 --preset quick
+	cd recipes/stem_retrieval && $(FAST_MALLOC) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --stage 0 --preset quick
+
+bench: $(STAMP)
+	for b in benchmarks/*.py; do $(FAST_MALLOC) $(PY) $$b || exit 1; done
 
 format: $(STAMP)
 	$(VENV)/bin/black phalar_asteroid tests recipes examples benchmarks

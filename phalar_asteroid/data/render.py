@@ -1,0 +1,235 @@
+"""Render the embedded corpus: real multi-part scores from music21, as multitrack audio datasets.
+
+Usage::
+
+    python -m phalar_asteroid.data.render --out DIR --n-tracks N --seed S \\
+        [--flavour chorale|band|all] [--layout native|moisesdb] [--workers 2] [--max-seconds T]
+
+Chorale tracks (Bach chorales, Palestrina, Haydn and Mozart quartets, one stem per part) are
+written in CocoChorales' layout, band tracks (the same harmony plus drums and electric bass) in
+Slakh2100's; ``--layout moisesdb`` writes every track in MoisesDB's layout instead. Every track
+carries exact beat, downbeat and chord annotations from its score. Whole pieces are rendered, but
+long movements stop at the last barline that keeps the track within 120 s; ``--max-seconds``
+crops every track instead.
+
+Tracks render in parallel processes. A track is written into ``.tmp-<name>`` beside its final
+folder and renamed when complete, so an interrupted run never leaves half a track; a re-run
+removes stale temporary folders and skips finished tracks. The same arguments give the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import multiprocessing
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from tqdm import tqdm
+
+from phalar_asteroid.data.render_layouts import LAYOUTS, layout_roots, track_dir, write_track
+from phalar_asteroid.data.render_pieces import FLAVOURS, TrackPlan, plan_tracks
+from phalar_asteroid.data.render_track import render_track
+
+logger = logging.getLogger(__name__)
+
+TEMP_PREFIX = ".tmp-"
+CONFIG_NAME = "render_config.json"
+
+
+def render_corpus(
+    out_dir: str | Path,
+    n_tracks: int,
+    seed: int,
+    flavour: str = "all",
+    layout: str = "native",
+    workers: int = 2,
+    max_seconds: float | None = None,
+) -> dict:
+    """Render (or complete) an embedded corpus.
+
+    Args:
+        out_dir: corpus root; created when missing.
+        n_tracks: number of tracks in the corpus (finished ones are kept).
+        seed: run seed; with the other arguments it fixes every byte of the output.
+        flavour: ``"chorale"``, ``"band"`` or ``"all"`` (alternating).
+        layout: ``"native"`` (CocoChorales and Slakh layouts) or ``"moisesdb"``.
+        workers: parallel processes; 1 renders in this process.
+        max_seconds: crop every track to this length; None renders whole pieces (capped at
+            ``render_track.MAX_PIECE_SECONDS``).
+
+    Returns:
+        Summary with ``tracks_planned``, ``tracks_rendered``, ``tracks_skipped`` (already
+        finished), ``tracks_failed`` (pieces that could not be read or rendered),
+        ``stale_temp_removed``, ``audio_seconds`` (rendered now) and ``wall_seconds``.
+
+    Raises:
+        NotADirectoryError: when ``out_dir`` exists and is not a folder.
+        ValueError: on invalid arguments, or when ``out_dir`` holds a corpus rendered with
+            another seed, flavour or crop.
+    """
+    started = time.perf_counter()
+    out = Path(out_dir)
+    _check_arguments(n_tracks, flavour, layout, workers, max_seconds)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"output path {out} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    _check_config(out, {"seed": seed, "flavour": flavour, "max_seconds": max_seconds})
+    stale = _remove_stale_temps(out, layout)
+
+    plans = plan_tracks(n_tracks, seed, flavour)
+    pending = [(plan, track_dir(out, layout, plan)) for plan in plans]
+    pending = [(plan, folder) for plan, folder in pending if not folder.exists()]
+    summary = {
+        "tracks_planned": len(plans),
+        "tracks_rendered": 0,
+        "tracks_skipped": len(plans) - len(pending),
+        "tracks_failed": 0,
+        "stale_temp_removed": stale,
+        "audio_seconds": 0.0,
+    }
+    for ok, seconds, message in _run(pending, layout, max_seconds, workers):
+        if ok:
+            summary["tracks_rendered"] += 1
+            summary["audio_seconds"] += seconds
+        else:
+            summary["tracks_failed"] += 1
+            logger.warning("skipped a track: %s", message)
+    summary["audio_seconds"] = round(summary["audio_seconds"], 3)
+    summary["wall_seconds"] = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _check_arguments(
+    n_tracks: int, flavour: str, layout: str, workers: int, max_seconds: float | None
+) -> None:
+    """Reject arguments that cannot describe a corpus."""
+    if n_tracks < 0:
+        raise ValueError(f"n_tracks must be >= 0, got {n_tracks}")
+    if flavour not in FLAVOURS + ("all",):
+        raise ValueError(f"flavour must be one of {FLAVOURS + ('all',)}, got {flavour!r}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if max_seconds is not None and max_seconds < 1.0:
+        raise ValueError(f"max_seconds must be at least 1 second, got {max_seconds}")
+
+
+def _check_config(out: Path, config: dict) -> None:
+    """Record the arguments that fix track contents; refuse to mix corpora in one folder.
+
+    Track folder names do not encode the seed, flavour or crop, so completing a corpus with
+    other values would silently mix two corpora.
+    """
+    path = out / CONFIG_NAME
+    if path.exists():
+        recorded = json.loads(path.read_text())
+        if recorded != config:
+            raise ValueError(
+                f"{out} holds a corpus rendered with {recorded} (see {path}), not {config}; "
+                "use another output folder"
+            )
+    else:
+        path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
+def _remove_stale_temps(out: Path, layout: str) -> int:
+    """Delete temporary track folders left by an interrupted run; return how many."""
+    stale = [
+        folder for root in layout_roots(out, layout) for folder in root.glob(TEMP_PREFIX + "*")
+    ]
+    for folder in stale:
+        shutil.rmtree(folder)
+    return len(stale)
+
+
+def _run(
+    pending: list[tuple[TrackPlan, Path]], layout: str, max_seconds: float | None, workers: int
+) -> Iterator[tuple[bool, float, str]]:
+    """Render pending tracks, in this process or a pool, yielding ``_render_one`` results."""
+    progress = tqdm(total=len(pending), desc="rendering", unit="track")
+    if workers == 1 or len(pending) <= 1:
+        for plan, folder in pending:
+            yield _render_one(plan, folder, layout, max_seconds)
+            progress.update()
+    else:
+        # spawn: workers start clean instead of inheriting the caller's threads and state.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = [
+                pool.submit(_render_one, plan, folder, layout, max_seconds)
+                for plan, folder in pending
+            ]
+            for future in as_completed(futures):
+                yield future.result()
+                progress.update()
+    progress.close()
+
+
+def _render_one(
+    plan: TrackPlan, folder: Path, layout: str, max_seconds: float | None
+) -> tuple[bool, float, str]:
+    """Render one track into a temporary folder and move it into place.
+
+    Returns:
+        ``(ok, audio_seconds, message)``; a piece that fails is reported, not raised, so one bad
+        score never stops a run.
+    """
+    temp = folder.with_name(TEMP_PREFIX + folder.name)
+    try:
+        track = render_track(plan, max_seconds)
+        shutil.rmtree(temp, ignore_errors=True)
+        temp.mkdir(parents=True)
+        write_track(temp, track, layout, folder.name)
+        temp.rename(folder)
+        return True, track.seconds, ""
+    except Exception as error:  # noqa: BLE001 - any failure of one piece is skipped and counted
+        shutil.rmtree(temp, ignore_errors=True)
+        return False, 0.0, f"track {plan.index} ({plan.piece}): {type(error).__name__}: {error}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point: render, then print the summary as JSON.
+
+    Args:
+        argv: arguments without the program name; None reads ``sys.argv``.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m phalar_asteroid.data.render",
+        description="Render the embedded multitrack corpus from music21's scores.",
+    )
+    parser.add_argument("--out", required=True, type=Path, help="corpus root folder")
+    parser.add_argument("--n-tracks", required=True, type=int, help="number of tracks")
+    parser.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    parser.add_argument("--flavour", choices=FLAVOURS + ("all",), default="all")
+    parser.add_argument("--layout", choices=LAYOUTS, default="native")
+    parser.add_argument("--workers", type=int, default=2, help="parallel processes")
+    parser.add_argument(
+        "--max-seconds", type=float, default=None, help="crop every track to this length"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        summary = render_corpus(
+            args.out,
+            args.n_tracks,
+            args.seed,
+            flavour=args.flavour,
+            layout=args.layout,
+            workers=args.workers,
+            max_seconds=args.max_seconds,
+        )
+    except (NotADirectoryError, ValueError) as error:
+        parser.error(str(error))
+    json.dump(summary, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
