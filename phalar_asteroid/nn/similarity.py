@@ -189,14 +189,15 @@ class COCOLASimilarity(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.weight = nn.Parameter(torch.randn(dim, dim) * 0.05)
 
-    def _h(self, x):
+    def squash(self, x: torch.Tensor) -> torch.Tensor:
+        """The bounded features :math:`h = \\tanh(\\mathrm{LayerNorm}(x))` the form compares."""
         return torch.tanh(self.norm(x))
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return self._h(a) @ self.weight @ self._h(b).T
+        return self.squash(a) @ self.weight @ self.squash(b).T
 
     def pairwise(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return ((self._h(a) @ self.weight) * self._h(b)).sum(1)
+        return ((self.squash(a) @ self.weight) * self.squash(b)).sum(1)
 
 
 SIMILARITIES = {

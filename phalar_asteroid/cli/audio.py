@@ -1,0 +1,120 @@
+"""Audio for the command line: reading any file soundfile reads, mono 16 kHz, fixed windows.
+
+Windowing: a file is cut into windows of :data:`WINDOW_SECONDS` every :data:`HOP_SECONDS`
+(window ``i`` starts at ``i * HOP_SECONDS``); a tail shorter than a hop after the last full
+window is dropped, and a file shorter than one window is a single window of its own length.
+Every window is embedded on its own, as the training crops were (2-10 s clips, MODEL.md §11.4),
+so two files cut this way have windows that start at the same times and can be paired by index.
+Windows below the silence floor of the retrieval protocol (RMS under -60 dBFS, MODEL.md §12.2,
+``phalar_asteroid.data.datasets.audio.SILENCE_DB``) are not embedded.
+"""
+
+import os
+
+import numpy as np
+import soundfile as sf
+
+from .errors import CliError
+
+#: Window length: the longest training crop (MODEL.md §11.4).
+WINDOW_SECONDS = 10.0
+#: Hop between window starts: half a window, so at most 5 s of a tail goes unseen.
+HOP_SECONDS = 5.0
+#: A file whose peak stays below this level is silent.
+SILENT_PEAK_DBFS = -80.0
+
+#: File names that ``phalar index`` picks up in a folder (formats libsndfile reads).
+AUDIO_EXTENSIONS = (
+    ".wav",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".mp3",
+    ".aif",
+    ".aiff",
+    ".w64",
+    ".caf",
+)
+
+
+def load_audio(path: str, sample_rate: int) -> np.ndarray:
+    """Reads an audio file, averages its channels and resamples it.
+
+    Args:
+        path (str): any file libsndfile reads (WAV, FLAC, OGG, MP3, AIFF, …).
+        sample_rate (int): rate to resample to.
+
+    Returns:
+        np.ndarray: float32 mono waveform ``(time,)``.
+
+    Raises:
+        CliError: missing or unreadable file, no samples, NaN/Inf samples, or silence.
+    """
+    if not os.path.isfile(path):
+        raise CliError(f"{path}: no such file")
+    try:
+        data, rate = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.SoundFileError, RuntimeError, OSError) as err:
+        raise CliError(f"{path}: not a readable audio file ({err})") from None
+    if data.size == 0:
+        raise CliError(f"{path}: the file holds no audio samples")
+    mono = data.mean(axis=1)
+    if not np.isfinite(mono).all():
+        raise CliError(f"{path}: the audio contains NaN or Inf samples")
+    if np.abs(mono).max() < 10 ** (SILENT_PEAK_DBFS / 20):
+        raise CliError(f"{path}: the audio is silent (peak below {SILENT_PEAK_DBFS:.0f} dBFS)")
+    if rate != sample_rate:
+        import torch  # deferred: torch takes seconds to import, `phalar --help` should not
+        import torchaudio
+
+        mono = torchaudio.functional.resample(torch.from_numpy(mono), rate, sample_rate).numpy()
+    return mono
+
+
+def find_audio_files(folder: str) -> list:
+    """Audio files under ``folder`` (recursive, sorted, hidden files skipped), by extension.
+
+    Args:
+        folder (str): directory to scan.
+
+    Returns:
+        list: file paths.
+
+    Raises:
+        CliError: ``folder`` is not a directory or holds no audio file.
+    """
+    if not os.path.isdir(folder):
+        raise CliError(f"{folder}: not a directory")
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [
+            os.path.join(root, name)
+            for name in sorted(files)
+            if not name.startswith(".") and name.lower().endswith(AUDIO_EXTENSIONS)
+        ]
+    if not found:
+        raise CliError(f"{folder}: no audio files ({', '.join(AUDIO_EXTENSIONS[:6])}, …)")
+    return found
+
+
+def window_length(n_samples: int, sample_rate: int) -> int:
+    """Samples per window of a file: :data:`WINDOW_SECONDS`, or the whole file when shorter."""
+    return min(n_samples, round(WINDOW_SECONDS * sample_rate))
+
+
+def frame_windows(wav: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Cuts a waveform into the windows described in the module docstring.
+
+    Args:
+        wav (np.ndarray): mono waveform ``(time,)``.
+        sample_rate (int): its rate.
+
+    Returns:
+        np.ndarray: read-only view ``(n_windows, window)``; window ``i`` starts at sample
+        ``i * round(HOP_SECONDS * sample_rate)``.
+    """
+    window = window_length(len(wav), sample_rate)
+    hop = round(HOP_SECONDS * sample_rate)
+    return np.lib.stride_tricks.sliding_window_view(wav, window)[::hop]

@@ -1,0 +1,38 @@
+"""``phalar embed AUDIO... --out emb.npz``: window embeddings of audio files."""
+
+import numpy as np
+from tqdm import tqdm
+
+from ..nn.complex import to_complex
+from .audio import HOP_SECONDS, WINDOW_SECONDS
+from .model import embed_file, load_model
+from .output import atomic_output
+
+
+def run(args):
+    loaded = load_model(args.model, args.device)
+    model = loaded.model
+    embeddings, file_index, window_index = [], [], []
+    for i, path in enumerate(tqdm(args.audio, desc="embed", unit="file", disable=None)):
+        windows = embed_file(model, path, args.batch_size)
+        emb = windows.embeddings
+        embeddings.append((to_complex(emb) if model.is_complex else emb).numpy())
+        file_index.append(np.full(len(emb), i))
+        window_index.append(windows.windows)
+    window_index = np.concatenate(window_index)
+    with atomic_output(args.out) as tmp:
+        with open(tmp, "wb") as fhandle:
+            np.savez(
+                fhandle,
+                embeddings=np.concatenate(embeddings),
+                file_index=np.concatenate(file_index),
+                window_index=window_index,
+                start_seconds=window_index * HOP_SECONDS,
+                files=np.asarray(args.audio, dtype=str),
+                model=np.asarray(args.model),
+                model_sha256=np.asarray(loaded.fingerprint),
+                window_seconds=np.asarray(WINDOW_SECONDS),
+                hop_seconds=np.asarray(HOP_SECONDS),
+                sample_rate=np.asarray(int(model.sample_rate)),
+            )
+    print(f"{len(window_index)} windows of {len(args.audio)} files -> {args.out}")

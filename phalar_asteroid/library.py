@@ -1,0 +1,299 @@
+r"""A stored index of stem embeddings and exact search over it (``phalar index`` / ``search``).
+
+The symmetric scores of the contrastive models are real bilinear forms of (transformed)
+embeddings, so a library can store each stem once as a precomputed "key" vector and answer a
+query with one real matrix-vector product: for PHALAR's complex bilinear similarity,
+:math:`s_H(x, y) = \mathrm{Re}(\hat x^H H \hat y) = \langle \hat x, H\hat y \rangle_{\mathbb{R}}`,
+so the key of a stem is :math:`H\hat y` laid out as the real vector ``[Re | Im]`` and the query
+is :math:`\hat x` in the same layout.
+
+Long files are embedded in windows (:mod:`phalar_asteroid.cli.audio`): the library holds one row
+per active window of every stem, sorted by window index so that all rows of window ``w`` are
+one contiguous block. A stem's score against a query is the mean of the scores of its windows
+that pair with an active query window of the same index (aligned windows), which is what
+``phalar score`` computes for one pair of files.
+
+On disk a library is a folder: ``keys.npy`` (float32 or float16, memory-mapped when loaded) and
+``meta.npz`` (file list, row → file and row → window maps, model identity, window settings).
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import warnings
+
+import numpy as np
+import torch
+
+from .nn.similarity import (
+    COCOLASimilarity,
+    CplxBilinearSimilarity,
+    PSDSimilarity,
+    RealBilinearSimilarity,
+    normalize_embedding,
+)
+
+FORMAT_VERSION = 1
+KEYS_FILE = "keys.npy"
+META_FILE = "meta.npz"
+
+
+#: Similarities whose symmetric score is a real bilinear form, hence searchable.
+SEARCHABLE = (CplxBilinearSimilarity, PSDSimilarity, RealBilinearSimilarity, COCOLASimilarity)
+
+
+def check_searchable(similarity):
+    """Raises ValueError unless ``similarity`` is one of :data:`SEARCHABLE`."""
+    if not isinstance(similarity, SEARCHABLE):
+        raise ValueError(
+            f"{type(similarity).__name__} is not a bilinear form (e.g. the phase-invariant "
+            "cosine): its scores cannot be searched with one matrix product"
+        )
+
+
+def _symmetric_part(weight: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (weight + weight.T)
+
+
+@torch.no_grad()
+def query_vectors(similarity, emb: torch.Tensor) -> torch.Tensor:
+    """Query side of the symmetric score as real vectors: ``score = query · key``.
+
+    Args:
+        similarity (nn.Module): the model's similarity module, one of :data:`SEARCHABLE`.
+        emb (torch.Tensor): embeddings in the internal layout, ``(n, 2, dim)`` or ``(n, dim)``.
+
+    Returns:
+        torch.Tensor: float32 ``(n, features)``.
+    """
+    check_searchable(similarity)
+    if isinstance(similarity, PSDSimilarity):
+        return similarity.weight(normalize_embedding(emb)).flatten(1).float()
+    if isinstance(similarity, COCOLASimilarity):
+        return similarity.squash(emb).float()
+    return normalize_embedding(emb).flatten(1).float()
+
+
+@torch.no_grad()
+def key_vectors(similarity, emb: torch.Tensor) -> torch.Tensor:
+    r"""Stored side of the symmetric score (e.g. :math:`H\hat y` for PHALAR).
+
+    The symmetric score is the average of both argument orders
+    (``ContrastiveEncoder.similarity_scores(..., symmetric=True)``); for every searchable form
+    it equals ``query_vectors(x) · key_vectors(y)``: :math:`\langle \hat x, H\hat y\rangle`
+    for the complex bilinear form, :math:`\langle W\hat x, W\hat y\rangle` for the PSD form,
+    and :math:`x'^T \tfrac{1}{2}(M + M^T) y'` for the real forms (:math:`x' = \hat x` or
+    :math:`\tanh(\mathrm{LN}(x))`).
+
+    Args:
+        similarity (nn.Module): the model's similarity module, one of :data:`SEARCHABLE`.
+        emb (torch.Tensor): embeddings in the internal layout.
+
+    Returns:
+        torch.Tensor: float32 ``(n, features)``.
+    """
+    check_searchable(similarity)
+    if isinstance(similarity, CplxBilinearSimilarity):
+        return similarity.apply_hermitian(emb).flatten(1).float()
+    query = query_vectors(similarity, emb)
+    if isinstance(similarity, RealBilinearSimilarity):
+        return query @ _symmetric_part(similarity.weight.weight.float())
+    if isinstance(similarity, COCOLASimilarity):
+        return query @ _symmetric_part(similarity.weight.float())
+    return query
+
+
+def check_destination(path: str):
+    """Raises FileExistsError when ``path`` exists and is not a library (never overwritten)."""
+    if os.path.exists(path) and not os.path.isfile(os.path.join(path, META_FILE)):
+        raise FileExistsError(f"{path} exists and is not a stem library: not overwriting it")
+
+
+class StemLibrary:
+    """Key vectors of stem windows, with exact top-k search.
+
+    Build one with :meth:`from_rows` (sorts the rows by window) or :meth:`load`.
+
+    Args:
+        keys (np.ndarray): ``(rows, features)`` float32 or float16, sorted by window index.
+        row_file (np.ndarray): ``(rows,)`` index into ``files`` of each row.
+        window_offsets (np.ndarray): rows of window ``w`` are
+            ``window_offsets[w]:window_offsets[w + 1]``.
+        files (list): stem file names.
+        info (dict): JSON-serialisable settings (model identity, window and hop seconds, …).
+    """
+
+    def __init__(self, keys, row_file, window_offsets, files, info):
+        self.keys = keys
+        self.row_file = row_file
+        self.window_offsets = window_offsets
+        self.files = list(files)
+        self.info = dict(info)
+
+    @classmethod
+    def from_rows(cls, keys, row_file, row_window, files, info, dtype=np.float32):
+        """Builds a library from unsorted rows.
+
+        Args:
+            keys (np.ndarray): ``(rows, features)`` key vectors.
+            row_file (np.ndarray): ``(rows,)`` file index of each row.
+            row_window (np.ndarray): ``(rows,)`` window index of each row.
+            files (list): file names.
+            info (dict): settings stored with the library.
+            dtype: storage type of the keys, ``np.float32`` or ``np.float16``.
+
+        Returns:
+            StemLibrary: rows sorted by (window, file).
+        """
+        row_file, row_window = np.asarray(row_file), np.asarray(row_window)
+        order = np.lexsort((row_file, row_window))
+        offsets = np.searchsorted(row_window[order], np.arange(row_window.max(initial=-1) + 2))
+        keys = np.asarray(keys)
+        # Rows of one-window stems are already in order: skip the copy (4 GB for 10^6 stems).
+        if np.any(order != np.arange(len(order))):
+            keys, row_file = keys[order], row_file[order]
+        keys = np.ascontiguousarray(keys, dtype=dtype)
+        return cls(keys, row_file.astype(np.int64), offsets.astype(np.int64), files, info)
+
+    @property
+    def n_windows(self) -> int:
+        """Number of window indices (the longest stem's window count)."""
+        return len(self.window_offsets) - 1
+
+    def _dot(self, lo: int, hi: int, query: np.ndarray) -> np.ndarray:
+        if self.keys.dtype == np.float32:
+            return self.keys[lo:hi] @ query
+        # float16 keys: numpy has no fast half-precision product (an upcast costs ~10x the
+        # product itself), torch's accumulates in float32 and rounds the scores to float16.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # read-only memory map: never written
+            keys = torch.from_numpy(self.keys[lo:hi])
+        return torch.mv(keys, torch.from_numpy(query).half()).float().numpy()
+
+    def scores(self, queries, query_windows):
+        """Mean aligned-window score of every stem.
+
+        Args:
+            queries (np.ndarray): ``(m, features)`` query vectors of the mix's active windows.
+            query_windows (np.ndarray): ``(m,)`` their window indices.
+
+        Returns:
+            tuple: ``(scores, pairs)``, both ``(n_files,)``: the mean score (``-inf`` for stems
+            with no window paired) and the number of window pairs averaged.
+        """
+        queries = np.asarray(queries, dtype=np.float32)
+        if queries.ndim != 2 or queries.shape[1] != self.keys.shape[1]:
+            raise ValueError(
+                f"queries of shape {queries.shape} do not match keys of {self.keys.shape[1]} "
+                "features"
+            )
+        n_files = len(self.files)
+        sums = np.zeros(n_files)
+        pairs = np.zeros(n_files, dtype=np.int64)
+        for query, window in zip(queries, np.asarray(query_windows)):
+            if window >= self.n_windows:
+                continue
+            lo, hi = self.window_offsets[window], self.window_offsets[window + 1]
+            files = self.row_file[lo:hi]
+            sums += np.bincount(files, self._dot(lo, hi, query), minlength=n_files)
+            pairs += np.bincount(files, minlength=n_files)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(pairs > 0, sums / np.maximum(pairs, 1), -np.inf)
+        return mean, pairs
+
+    def search(self, queries, query_windows, top: int = 10):
+        """The ``top`` stems with the highest mean aligned-window score.
+
+        Args:
+            queries (np.ndarray): ``(m, features)`` query vectors.
+            query_windows (np.ndarray): ``(m,)`` window indices.
+            top (int): how many stems to return.
+
+        Returns:
+            tuple: ``(file_indices, scores, pairs)``, best first; stems without a paired window
+            are never returned.
+        """
+        scores, pairs = self.scores(queries, query_windows)
+        k = min(int(top), int((pairs > 0).sum()))
+        if k == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.lexsort((best, -scores[best]))]
+        return best, scores[best], pairs[best]
+
+    def save(self, path: str):
+        """Writes the library folder; it appears complete or not at all.
+
+        An existing library at ``path`` is replaced; any other existing file or folder is left
+        alone and raises.
+
+        Args:
+            path (str): destination folder.
+        """
+        path = os.path.abspath(path)
+        check_destination(path)
+        parent = os.path.dirname(path)
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o777 & ~mask)  # mkdtemp creates 0700; give the usual permissions
+        try:
+            np.save(os.path.join(tmp, KEYS_FILE), self.keys)
+            np.savez(
+                os.path.join(tmp, META_FILE),
+                files=np.asarray(self.files, dtype=str),
+                row_file=self.row_file,
+                window_offsets=self.window_offsets,
+                info=json.dumps(dict(self.info, format_version=FORMAT_VERSION)),
+            )
+            if os.path.exists(path):
+                old = os.path.join(tempfile.mkdtemp(prefix=".old-", dir=parent), "library")
+                os.replace(path, old)
+                try:
+                    os.replace(tmp, path)
+                except OSError:
+                    os.replace(old, path)  # put the previous library back
+                    raise
+                shutil.rmtree(os.path.dirname(old))
+            else:
+                os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                shutil.rmtree(tmp)
+
+    @classmethod
+    def load(cls, path: str, mmap: bool = True):
+        """Reads a library folder written by :meth:`save`.
+
+        Args:
+            path (str): the folder.
+            mmap (bool): memory-map the keys instead of reading them.
+
+        Returns:
+            StemLibrary: the library.
+
+        Raises:
+            ValueError: not a library folder, or an unreadable or inconsistent one.
+        """
+        meta_path, keys_path = os.path.join(path, META_FILE), os.path.join(path, KEYS_FILE)
+        if not os.path.isfile(meta_path) or not os.path.isfile(keys_path):
+            raise ValueError(f"{path}: not a stem library (needs {META_FILE} and {KEYS_FILE})")
+        try:
+            with np.load(meta_path) as meta:
+                files, row_file = meta["files"].tolist(), meta["row_file"]
+                offsets, info = meta["window_offsets"], json.loads(str(meta["info"]))
+            keys = np.load(keys_path, mmap_mode="r" if mmap else None)
+        except (OSError, ValueError, KeyError) as err:
+            raise ValueError(f"{path}: unreadable stem library ({err})") from None
+        if info.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path}: library format {info.get('format_version')} is unsupported")
+        consistent = (
+            keys.ndim == 2
+            and len(keys) == len(row_file) == offsets[-1]
+            and (len(row_file) == 0 or 0 <= row_file.min() <= row_file.max() < len(files))
+        )
+        if not consistent:
+            raise ValueError(f"{path}: inconsistent stem library (rows, files and keys disagree)")
+        return cls(keys, row_file, offsets, files, info)

@@ -1,0 +1,121 @@
+"""Stem library: one dot product per stored row reproduces the symmetric scores exactly."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from phalar_asteroid.library import StemLibrary, key_vectors, query_vectors
+from phalar_asteroid.nn.similarity import make_similarity
+
+DIM = 8
+
+
+def symmetric_scores(similarity, a, b):
+    return 0.5 * (similarity(a, b) + similarity(b, a).T)
+
+
+@pytest.mark.parametrize(
+    "kind, shape",
+    [
+        ("bilinear", (2, DIM)),
+        ("hermitian", (2, DIM)),
+        ("psd", (2, DIM)),
+        ("real_bilinear", (DIM,)),
+        ("cocola", (DIM,)),
+    ],
+)
+def test_query_dot_key_is_the_symmetric_score(kind, shape):
+    torch.manual_seed(0)
+    similarity = make_similarity(kind, DIM)
+    with torch.no_grad():
+        for p in similarity.parameters():  # move off identity / unit initialisations
+            p.add_(0.3 * torch.randn_like(p))
+    a, b = 3 * torch.randn(5, *shape), torch.randn(7, *shape)
+    expected = symmetric_scores(similarity, a, b)
+    got = query_vectors(similarity, a) @ key_vectors(similarity, b).T
+    torch.testing.assert_close(got, expected.detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_cosine_similarity_is_not_searchable():
+    with pytest.raises(ValueError, match="not a bilinear form"):
+        key_vectors(make_similarity("cosine", DIM), torch.randn(3, 2, DIM))
+
+
+def random_library(rng, n_files=50, features=6, dtype=np.float32):
+    """Stems with 1 to 4 windows each, some missing (silent) windows."""
+    rows = [(f, w) for f in range(n_files) for w in range(rng.integers(1, 5)) if rng.random() > 0.2]
+    row_file, row_window = np.array(rows).T
+    keys = rng.standard_normal((len(rows), features)).astype(np.float32)
+    files = [f"stem{f}.wav" for f in range(n_files)]
+    lib = StemLibrary.from_rows(keys, row_file, row_window, files, {"model": "m"}, dtype=dtype)
+    return lib, keys, row_file, row_window
+
+
+def brute_force(keys, row_file, row_window, queries, query_windows, n_files):
+    scores = np.full(n_files, -np.inf)
+    pairs = np.zeros(n_files, dtype=int)
+    for f in range(n_files):
+        values = [
+            keys[r] @ q
+            for r in np.flatnonzero(row_file == f)
+            for q, w in zip(queries, query_windows)
+            if row_window[r] == w
+        ]
+        if values:
+            scores[f], pairs[f] = np.mean(values), len(values)
+    return scores, pairs
+
+
+def test_search_equals_brute_force_over_aligned_windows():
+    rng = np.random.default_rng(1)
+    lib, keys, row_file, row_window = random_library(rng)
+    assert np.all(np.diff(row_window[np.lexsort((row_file, row_window))]) >= 0)
+    queries = rng.standard_normal((3, 6)).astype(np.float32)
+    query_windows = np.array([0, 2, 7])  # window 1 silent in the mix; window 7 pairs with nothing
+    expected, expected_pairs = brute_force(keys, row_file, row_window, queries, query_windows, 50)
+    scores, pairs = lib.scores(queries, query_windows)
+    np.testing.assert_allclose(scores, expected, rtol=1e-5)
+    np.testing.assert_array_equal(pairs, expected_pairs)
+    best, best_scores, best_pairs = lib.search(queries, query_windows, top=10)
+    np.testing.assert_array_equal(best, np.argsort(-expected, kind="stable")[:10])
+    np.testing.assert_allclose(best_scores, expected[best], rtol=1e-5)
+    np.testing.assert_array_equal(best_pairs, expected_pairs[best])
+    # Asking for more stems than have a paired window returns only those.
+    best, _, _ = lib.search(queries, query_windows, top=1000)
+    assert len(best) == np.isfinite(expected).sum()
+    assert len(lib.search(queries[:1], [9], top=5)[0]) == 0
+
+
+def test_save_load_round_trip_and_replace(tmp_path):
+    rng = np.random.default_rng(2)
+    path = str(tmp_path / "lib")
+    queries, windows = rng.standard_normal((2, 6)).astype(np.float32), np.array([0, 1])
+    for dtype in (np.float32, np.float16):
+        lib = random_library(rng, dtype=dtype)[0]
+        lib.save(path)  # the second pass replaces the first library
+        loaded = StemLibrary.load(path)
+        assert isinstance(loaded.keys, np.memmap) and loaded.keys.dtype == dtype
+        assert loaded.files == lib.files and loaded.info["model"] == "m"
+        np.testing.assert_array_equal(loaded.keys, lib.keys)
+        np.testing.assert_array_equal(
+            loaded.scores(queries, windows)[0], lib.scores(queries, windows)[0]
+        )
+    assert sorted(os.listdir(tmp_path)) == ["lib"]
+
+
+def test_refuses_to_overwrite_or_read_other_folders(tmp_path):
+    lib = random_library(np.random.default_rng(3))[0]
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "cat.jpg").write_bytes(b"jpg")
+    with pytest.raises(FileExistsError, match="not a stem library"):
+        lib.save(str(other))
+    assert os.listdir(other) == ["cat.jpg"]
+    with pytest.raises(ValueError, match="not a stem library"):
+        StemLibrary.load(str(other))
+    lib.save(str(tmp_path / "lib"))
+    np.save(tmp_path / "lib" / "keys.npy", np.zeros((3, 6), np.float32))
+    with pytest.raises(ValueError, match="inconsistent"):
+        StemLibrary.load(str(tmp_path / "lib"))
