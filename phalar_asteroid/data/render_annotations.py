@@ -16,8 +16,8 @@ from music21 import chord, stream
 from phalar_asteroid.data.render_meter import EPS
 
 NO_CHORD = "N"
-# One spelling per pitch class keeps labels canonical for the 25-class vocabulary.
-ROOT_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+# Sharp spellings, one per pitch class: the 25-class vocabulary (MODEL.md §15) is literal.
+ROOT_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
 def harte_label(sonority: chord.Chord) -> str | None:

@@ -83,3 +83,16 @@ def rms_db(audio: np.ndarray) -> np.ndarray:
     rms = np.sqrt(np.mean(np.square(audio, dtype=np.float64), axis=-1))
     with np.errstate(divide="ignore"):
         return 20.0 * np.log10(rms)
+
+
+def load_mix(track: dict, sample_rate: int = 16000) -> np.ndarray:
+    """A whole manifest track as the plain sum of its stems, mono at ``sample_rate``.
+
+    Args:
+        track (dict): manifest entry.
+        sample_rate (int): output rate.
+
+    Returns:
+        np.ndarray: float32 ``(time,)``.
+    """
+    return load_stems(track, 0, track["duration"], sample_rate=sample_rate).sum(axis=0)

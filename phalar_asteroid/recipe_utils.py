@@ -1,0 +1,40 @@
+"""Helpers shared by the recipes' stage scripts (conf parsing, manifests, devices)."""
+
+import os
+
+import torch
+import yaml
+from asteroid.utils import parse_args_as_dict, prepare_parser_from_dict
+
+from .data.datasets import Manifest
+
+
+def parse_with_conf(parser, conf_path: str) -> dict:
+    """Adds the leaves of a two-level ``conf.yml`` as options of ``parser`` and parses argv.
+
+    Args:
+        parser (argparse.ArgumentParser): the script's own options (they land in ``main_args``).
+        conf_path (str): the recipe's ``local/conf.yml``.
+
+    Returns:
+        dict: ``{group: {key: value}}``, command-line values overriding the YAML ones.
+    """
+    with open(conf_path) as fhandle:
+        conf = yaml.safe_load(fhandle)
+    return parse_args_as_dict(prepare_parser_from_dict(conf, parser))
+
+
+def load_manifest(path: str) -> Manifest:
+    """A recipe's track list, with a hint when the stage that writes it has not run.
+
+    Raises:
+        FileNotFoundError: naming the missing file.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Missing manifest {path}: run the recipe's data stage first")
+    return Manifest.load(path)
+
+
+def pick_device(use_gpu: bool) -> torch.device:
+    """CUDA when asked for and available (``--id`` sets CUDA_VISIBLE_DEVICES), else CPU."""
+    return torch.device("cuda" if use_gpu and torch.cuda.is_available() else "cpu")
