@@ -1,0 +1,193 @@
+"""Lightning system of the contrastive encoders (MODEL.md §8, ASTEROID.md §7)."""
+
+import torch
+from asteroid.engine.system import System
+
+
+def top1_accuracy(logits: torch.Tensor) -> torch.Tensor:
+    """Fraction of rows whose largest logit is on the diagonal (the positive).
+
+    Args:
+        logits (torch.Tensor): ``(B, N)`` with ``N >= B``; row i's positive is column i.
+
+    Returns:
+        torch.Tensor: scalar accuracy.
+    """
+    targets = torch.arange(logits.shape[0], device=logits.device)
+    return (logits.argmax(dim=1) == targets).float().mean()
+
+
+class ContrastiveSystem(System):
+    r"""Trains a contrastive encoder (PHALAR, COCOLA) on time-aligned (anchor, positive) pairs.
+
+    Each step encodes ``cat(anchors, positives[, extras])`` in **one** model call (so that a
+    batch-wide dB floor sees the whole batch, as in the reference), scores every anchor against
+    every positive (and the extra negatives) with the model's training-form similarity, and
+    applies the loss to the ``(B, B + B_e)`` logits with targets on the diagonal.
+
+    Logged: ``loss`` and ``acc`` (top-1 in-batch accuracy) per step; ``val_loss`` and
+    ``val_acc`` per validation epoch, on the validation loader's fixed pairs. Checkpoints are
+    selected on ``val_acc`` (:attr:`default_monitor`).
+
+    Args:
+        model (ContrastiveEncoder): the encoder, with a ``similarity`` sub-module.
+        optimizer (torch.optim.Optimizer): see :func:`~phalar_asteroid.engine.optim.make_contrastive_optimizer`.
+        loss_func (callable): ``(logits (B, N)) -> scalar``, e.g.
+            :class:`~phalar_asteroid.losses.InfoNCELoss`.
+        train_loader, val_loader: loaders of ``(anchors, positives)`` or ``(anchors, positives,
+            extras)`` batches, each ``(B, T)``.
+        scheduler: as in :class:`asteroid.engine.System`.
+        config (dict): the run's two-level configuration, saved in checkpoints.
+        random_channel_masks (bool): COCOLA's ``RANDOM`` embedding mode in training: one mask
+            draw per pair, shared by anchor and positive (models with ``mask_choices``).
+        seed (int): seed of the per-step random draws (dropout, channel masks), which depend
+            only on (seed, global step, rank) so that a resumed run draws the same ones.
+
+    Shape:
+        - batch: ``(anchors (B, T), positives (B, T)[, extras (B_e, T)])``
+    """
+
+    default_monitor = "val_acc"
+
+    def __init__(
+        self,
+        model,
+        optimizer,
+        loss_func,
+        train_loader,
+        val_loader=None,
+        scheduler=None,
+        config=None,
+        random_channel_masks: bool = False,
+        seed: int = 42,
+    ):
+        super().__init__(model, optimizer, loss_func, train_loader, val_loader, scheduler, config)
+        self.random_channel_masks = random_channel_masks
+        self.seed = seed
+
+    def _step_seed(self) -> int:
+        return (self.seed * 1_000_003 + self.global_step) * 1_009 + self.global_rank
+
+    def on_train_batch_start(self, batch, batch_idx):
+        """Seeds torch's global generators (dropout, drop-connect) from (seed, step, rank).
+
+        Lightning checkpoints do not hold the global random state; seeding per step makes a
+        resumed run draw the same dropout masks as an uninterrupted one.
+        """
+        torch.manual_seed(self._step_seed())
+
+    def _mask_choices(self, n_pairs: int, n_extras: int) -> torch.Tensor:
+        from ..nn.hpss import draw_mask_choices
+
+        gen = torch.Generator().manual_seed(self._step_seed())
+        pairs = draw_mask_choices(n_pairs, generator=gen)
+        extras = draw_mask_choices(n_extras, generator=gen)
+        return torch.cat((pairs, pairs, extras)).to(self.device)
+
+    def batch_logits(self, batch, train: bool = True) -> torch.Tensor:
+        """Embeds a batch in one call and returns its ``(B, B + B_e)`` training-form logits.
+
+        Args:
+            batch: ``(anchors, positives)`` or ``(anchors, positives, extras)``.
+            train (bool): training step (random channel masks apply only then).
+
+        Returns:
+            torch.Tensor: logits, row i's positive in column i.
+        """
+        if not isinstance(batch, (list, tuple)) or len(batch) not in (2, 3):
+            raise TypeError(
+                "Expected a batch (anchors, positives) or (anchors, positives, extras), got "
+                f"{type(batch).__name__} of length {len(batch) if hasattr(batch, '__len__') else '?'}"
+            )
+        anchors, positives = batch[0], batch[1]
+        extras = batch[2] if len(batch) == 3 else anchors[:0]
+        if anchors.shape != positives.shape or extras.shape[1:] != anchors.shape[1:]:
+            raise ValueError(
+                f"Anchors {tuple(anchors.shape)}, positives {tuple(positives.shape)} and extra "
+                f"negatives {tuple(extras.shape)} must share their length"
+            )
+        n = len(anchors)
+        wav = torch.cat((anchors, positives, extras))
+        if train and self.random_channel_masks:
+            emb = self.model(wav, mask_choices=self._mask_choices(n, len(extras)))
+        else:
+            emb = self.model(wav)
+        return self.model.similarity(emb[:n], emb[n:])
+
+    def common_step(self, batch, batch_nb, train=True):
+        """Loss of one batch; logs the top-1 accuracy (``acc`` or ``val_acc``).
+
+        Returns:
+            torch.Tensor: the scalar loss.
+        """
+        logits = self.batch_logits(batch, train=train)
+        loss = self.loss_func(logits)
+        acc = top1_accuracy(logits.detach())
+        if train:
+            self.log("acc", acc, on_step=True, prog_bar=True, batch_size=len(logits))
+        else:
+            self.log(
+                "val_acc",
+                acc,
+                on_epoch=True,
+                prog_bar=True,
+                sync_dist=True,
+                batch_size=len(logits),
+            )
+        return loss
+
+    def training_step(self, batch, batch_nb):
+        loss = self.common_step(batch, batch_nb, train=True)
+        self.log("loss", loss, on_step=True, prog_bar=True, batch_size=len(batch[0]))
+        return loss
+
+    def validation_step(self, batch, batch_nb):
+        loss = self.common_step(batch, batch_nb, train=False)
+        self.log(
+            "val_loss",
+            loss,
+            on_epoch=True,
+            prog_bar=True,
+            sync_dist=True,
+            batch_size=len(batch[0]),
+        )
+
+    def _data_position(self) -> tuple:
+        """(epoch, batches done in it) of the training data, from the optimiser step count.
+
+        Derived from ``global_step`` (restored exactly from a checkpoint, and one step per batch
+        here) rather than from Lightning's epoch counter, which can skip a number when a run
+        resumes from a checkpoint taken on the last batch of an epoch.
+        """
+        return divmod(self.global_step, max(1, len(self.train_loader)))
+
+    def train_dataloader(self):
+        """The training loader, positioned where the (possibly restored) run stands.
+
+        Lightning creates the first iterator of a fit, and of a resumed fit, before it calls
+        ``set_epoch``. Here, after the checkpoint's loop state is restored, the sampler gets the
+        data epoch and (with :class:`~.sampler.ResumableEpochSampler`) skips the batches of
+        this epoch that the checkpointed run already trained on.
+        """
+        loader = self.train_loader
+        sampler = getattr(loader, "sampler", None)
+        if self._trainer is not None and hasattr(sampler, "set_epoch"):
+            epoch, done = self._data_position()
+            sampler.set_epoch(epoch)
+            if done and hasattr(sampler, "skip_once"):
+                sampler.skip_once(done * loader.batch_size)
+        return loader
+
+    def on_train_epoch_start(self):
+        """Sets the sampler's epoch from the step count (see :meth:`_data_position`)."""
+        sampler = getattr(self.train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(self._data_position()[0])
+
+    def on_validation_epoch_end(self):
+        """Logs ``hp_metric`` (= ``val_acc``); Asteroid's version crashes without a logger."""
+        metric = self.trainer.callback_metrics.get(self.default_monitor)
+        if metric is not None and self.trainer.logger is not None:
+            self.trainer.logger.log_metrics(
+                {"hp_metric": float(metric)}, step=self.trainer.global_step
+            )

@@ -1,0 +1,251 @@
+"""Train a contrastive encoder (PHALAR, an ablation, or COCOLA) on stem pairs.
+
+Asteroid's recipe conventions: ``local/conf.yml`` (plus overlays) gives the defaults, every leaf
+is a command-line option, the merged configuration is written to ``exp_dir/conf.yml``, and the
+run leaves ``checkpoints/``, logs, ``best_k_models.json`` and ``best_model.pth`` in ``exp_dir``.
+A run killed part-way resumes from ``checkpoints/last.ckpt`` with the same data order and
+optimiser state.
+"""
+
+import argparse
+import datetime
+import os
+import sys
+
+import pytorch_lightning as pl
+import torch
+import yaml
+from asteroid.utils import parse_args_as_dict, prepare_parser_from_dict
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+from torch.utils.data import ConcatDataset, DataLoader
+
+from phalar_asteroid.data.augment import AugmentConfig
+from phalar_asteroid.data.datasets import Manifest
+from phalar_asteroid.data.datasets.common import write_json_atomic
+from phalar_asteroid.data.lists import ListPairDataset, load_lists
+from phalar_asteroid.data.pairs import PairDataModule, RandomCropCollate
+from phalar_asteroid.engine import ContrastiveSystem, make_contrastive_optimizer
+from phalar_asteroid.engine.callbacks import TimeToAccuracy
+from phalar_asteroid.engine.sampler import ResumableEpochSampler
+from phalar_asteroid.losses import InfoNCELoss
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from local.config import build_model, load_conf, overlay_paths  # noqa: E402
+from local.same_track import SameTrackCropCollate, SameTrackPairDataset  # noqa: E402
+
+parser = argparse.ArgumentParser(description=__doc__)
+parser.add_argument("--exp_dir", default="exp/tmp", help="Full path to save best validation model")
+parser.add_argument(
+    "--overlays",
+    default="",
+    help="Comma-separated overlays over local/conf.yml (e.g. presets/quick)",
+)
+parser.add_argument("--data_dir", default="data", help="Prepared manifests/ and lists/")
+parser.add_argument("--datasets", default="", help="Comma-separated dataset names to train on")
+
+
+def read_manifests(data_dir: str, names, split: str) -> dict:
+    """Manifests ``data_dir/manifests/<name>_<split>.json`` that exist (empty ones skipped)."""
+    out = {}
+    for name in names:
+        path = os.path.join(data_dir, "manifests", f"{name}_{split}.json")
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"Missing manifest {path}: run the recipe's stage 1 first")
+        manifest = Manifest.load(path)
+        if any(len(t["stems"]) >= 2 for t in manifest):
+            out[name] = manifest
+    return out
+
+
+def make_loaders(conf: dict, data_dir: str, names) -> tuple:
+    """Training loader (resumable, rank-sharded) and the fixed validation loader."""
+    d, seed = conf["data"], conf["training"]["seed"]
+    augment = AugmentConfig(**{k: v for k, v in conf["augment"].items() if k != "augment"})
+    augment = augment if conf["augment"]["augment"] else None
+    train = read_manifests(data_dir, names, "train")
+    if not train:
+        raise ValueError(f"No training track with 2 stems in {data_dir}/manifests for {names}")
+    if d["same_track_fraction"] > 0:
+        train_set = SameTrackPairDataset(
+            [train[n] for n in sorted(train)],
+            segment_seconds=d["train_seconds"],
+            sample_rate=d["sample_rate"],
+            epoch_pairs=d["epoch_pairs"],
+            augment=augment,
+            seed=seed,
+            min_stem_db=d["min_stem_db"],
+            fraction=d["same_track_fraction"],
+            min_bar_shift=d["min_bar_shift"],
+        )
+        collate = SameTrackCropCollate(
+            d["min_crop_seconds"], d["train_seconds"], d["sample_rate"], seed
+        )
+    else:
+        module = PairDataModule(
+            train,
+            batch_size=d["batch_size"],
+            segment_seconds=d["train_seconds"],
+            epoch_pairs=d["epoch_pairs"],
+            augment=augment if augment is not None else False,
+            seed=seed,
+            min_stem_db=d["min_stem_db"],
+        )
+        module.setup("fit")
+        train_set = module.train_set
+        collate = RandomCropCollate(
+            d["min_crop_seconds"], d["train_seconds"], d["sample_rate"], seed
+        )
+    train_loader = DataLoader(
+        train_set,
+        batch_size=d["batch_size"],
+        sampler=ResumableEpochSampler(len(train_set)),
+        collate_fn=collate,
+        num_workers=d["num_workers"],
+        drop_last=True,
+        persistent_workers=d["num_workers"] > 0,
+    )
+    val_sets = []
+    for name, manifest in sorted(read_manifests(data_dir, names, "valid").items()):
+        path = os.path.join(data_dir, "lists", f"{name}_valid_other-track.json")
+        if os.path.isfile(path):
+            val_sets.append(ListPairDataset(load_lists(path), manifest))
+    # Not sharded: under DDP every rank scores the whole fixed list (the synced val_acc is then
+    # exactly the single-device value, and checkpoint selection does not depend on world size).
+    val_loader = None
+    if val_sets:
+        val_loader = DataLoader(
+            ConcatDataset(val_sets),
+            batch_size=d["val_batch_size"],
+            num_workers=d["num_workers"],
+            shuffle=False,
+        )
+    return train_set, train_loader, val_loader
+
+
+def trainer_devices(conf: dict) -> tuple:
+    """(accelerator, devices, strategy, precision) from the training group."""
+    t = conf["training"]
+    cuda = torch.cuda.is_available()
+    accelerator = "gpu" if cuda else "cpu"
+    devices = t["devices"]
+    n_devices = torch.cuda.device_count() if (devices == "auto" and cuda) else 1
+    if devices != "auto":
+        n_devices = len(str(devices).split(",")) if "," in str(devices) else int(devices)
+    strategy = "ddp" if n_devices > 1 or t["num_nodes"] > 1 else "auto"
+    precision = t["precision"]
+    if precision == "auto":
+        precision = "bf16-mixed" if cuda else "32-true"
+    return accelerator, devices, strategy, precision
+
+
+def main(conf):
+    exp_dir = conf["main_args"]["exp_dir"]
+    data_dir = conf["main_args"]["data_dir"]
+    names = [n for n in conf["main_args"]["datasets"].split(",") if n]
+    t = conf["training"]
+    pl.seed_everything(t["seed"], workers=True)
+    os.makedirs(exp_dir, exist_ok=True)
+    conf_path = os.path.join(exp_dir, "conf.yml")
+    with open(conf_path + ".tmp", "w") as fhandle:
+        yaml.safe_dump(conf, fhandle)
+    os.replace(conf_path + ".tmp", conf_path)
+
+    train_set, train_loader, val_loader = make_loaders(conf, data_dir, names)
+    model = build_model(conf)
+    optimizer = make_contrastive_optimizer(model, **conf["optim"])
+    is_cocola = conf["model"]["arch"] == "COCOLA"
+    system = ContrastiveSystem(
+        model=model,
+        optimizer=optimizer,
+        loss_func=InfoNCELoss(conf["loss"]["positive_target"]),
+        train_loader=train_loader,
+        val_loader=val_loader,
+        config=conf,
+        random_channel_masks=is_cocola
+        and conf["cocola"]["features"] == "hpss"
+        and conf["cocola"]["random_channel_masks"],
+        seed=t["seed"],
+    )
+
+    ckpt_dir = os.path.join(exp_dir, "checkpoints")
+    best = ModelCheckpoint(
+        dirpath=ckpt_dir,
+        filename="{epoch}-{step}",
+        monitor="val_acc",
+        mode="max",
+        save_top_k=t["save_top_k"] if val_loader is not None else 0,
+        verbose=True,
+    )
+    last = ModelCheckpoint(
+        dirpath=ckpt_dir,
+        every_n_train_steps=t["ckpt_every_n_steps"],
+        save_top_k=0,
+        save_last=True,
+    )
+    timer = TimeToAccuracy(t["target_val_acc"])
+    accelerator, devices, strategy, precision = trainer_devices(conf)
+    trainer = pl.Trainer(
+        max_epochs=t["epochs"],
+        max_steps=t["max_steps"],
+        max_time=datetime.timedelta(minutes=t["max_minutes"]) if t["max_minutes"] > 0 else None,
+        callbacks=[best, last, timer],
+        default_root_dir=exp_dir,
+        logger=[
+            TensorBoardLogger(exp_dir, name="lightning_logs"),
+            CSVLogger(exp_dir, name="csv_logs"),
+        ],
+        accelerator=accelerator,
+        devices=devices,
+        num_nodes=t["num_nodes"],
+        strategy=strategy,
+        precision=precision,
+        use_distributed_sampler=False,  # ResumableEpochSampler shards by rank itself
+        num_sanity_val_steps=0,
+        log_every_n_steps=10,
+        limit_val_batches=1.0 if val_loader is not None else 0,
+    )
+    resume = os.path.isfile(os.path.join(ckpt_dir, "last.ckpt"))
+    trainer.fit(system, ckpt_path="last" if resume else None)
+    if not trainer.is_global_zero:
+        return
+
+    best_k = {k: float(v) for k, v in best.best_k_models.items()}
+    write_json_atomic(best_k, os.path.join(exp_dir, "best_k_models.json"), indent=0)
+    # "last": the weights as training left them (this process holds them, whether fit just ran
+    # or stopped at once because a resumed run was already complete).
+    best_path = best.best_model_path if t["select_weights"] == "best" else ""
+    if best_path:
+        state = torch.load(best_path, map_location="cpu", weights_only=True)
+        system.load_state_dict(state["state_dict"])
+    system.cpu()
+    to_save = system.model.serialize()
+    to_save.update(train_set.get_infos())
+    out = os.path.join(exp_dir, "best_model.pth")
+    torch.save(to_save, out + ".tmp")
+    os.replace(out + ".tmp", out)
+    summary = {
+        "global_step": int(trainer.global_step),
+        "train_seconds": timer.elapsed,
+        "select_weights": t["select_weights"],
+        "best_model_path": best_path,
+        "best_val_acc": float(best.best_model_score) if best.best_model_score is not None else None,
+        "target_val_acc": t["target_val_acc"],
+        "seconds_to_target": timer.seconds_to_target,
+        "steps_to_target": timer.steps_to_target,
+        "val_history": timer.history,
+        "n_parameters": sum(p.numel() for p in system.model.parameters()),
+    }
+    write_json_atomic(summary, os.path.join(exp_dir, "train_summary.json"), indent=1)
+
+
+if __name__ == "__main__":
+    pre_args, _ = parser.parse_known_args()
+    overlays = overlay_paths(pre_args.overlays, os.path.join(HERE, "local"))
+    base = load_conf(os.path.join(HERE, "local", "conf.yml"), overlays)
+    parser = prepare_parser_from_dict(base, parser=parser)
+    arg_dic, plain_args = parse_args_as_dict(parser, return_plain_args=True)
+    arg_dic.pop("positional arguments", None)
+    arg_dic["main_args"].pop("help", None)
+    main(arg_dic)

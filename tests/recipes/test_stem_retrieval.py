@@ -1,0 +1,261 @@
+"""The stem_retrieval recipe: option parsing, configuration merge, and a tiny end-to-end run."""
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from asteroid.utils import parse_args_as_dict, prepare_parser_from_dict
+
+RECIPE = os.path.join(os.path.dirname(__file__), "..", "..", "recipes", "stem_retrieval")
+RECIPE = os.path.abspath(RECIPE)
+LOCAL = os.path.join(RECIPE, "local")
+
+
+def _load_module(name, path):
+    # By path, under a unique name: other recipes have a local/ folder too.
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_config = _load_module("stem_retrieval_local_config", os.path.join(LOCAL, "config.py"))
+build_model, load_conf, overlay_paths = (
+    _config.build_model,
+    _config.load_conf,
+    _config.overlay_paths,
+)
+CONF = os.path.join(LOCAL, "conf.yml")
+
+
+def _bash(script: str, *args):
+    header = f'stage=0\nnum_nodes=1\nuse_gpu=true\ntag=""\nhelp_message="usage: demo"\n'
+    body = header + f". {RECIPE}/utils/parse_options.sh\n" + script
+    return subprocess.run(["bash", "-c", body, "demo", *args], capture_output=True, text=True)
+
+
+def test_parse_options_overrides_and_maps_dashes():
+    out = _bash(
+        'echo "$stage|$num_nodes|$use_gpu|$tag|$*"',
+        "--stage",
+        "3",
+        "--num-nodes",
+        "2",
+        "--tag",
+        "a b",
+        "rest",
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "3|2|true|a b|rest"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--nope", "1"], "invalid option --nope"),
+        (["--stage=3"], "not '--stage=3'"),
+        (["--use_gpu", "1"], "takes true or false"),
+        (["--stage"], "needs a value"),
+    ],
+)
+def test_parse_options_rejects(args, message):
+    out = _bash("echo reached", *args)
+    assert out.returncode == 1 and message in out.stderr and "reached" not in out.stdout
+
+
+def test_parse_options_config_file_and_help(tmp_path):
+    config = tmp_path / "opts.sh"
+    config.write_text("stage=7\ntag=from_file\n")
+    out = _bash('echo "$stage|$tag"', "--config", str(config), "--tag", "cli")
+    assert out.stdout.strip() == "7|cli"  # the command line wins over the config file
+    out = _bash("echo reached", "--help")
+    assert out.returncode == 0 and "usage: demo" in out.stderr and "reached" not in out.stdout
+
+
+def test_conf_overlays_and_command_line():
+    conf = load_conf(CONF, overlay_paths("models/phalar_avg,presets/quick", LOCAL))
+    assert conf["model"]["pool"] == "average" and conf["similarity"]["sim_form"] == "real_bilinear"
+    assert conf["data"]["batch_size"] == 16 and conf["filterbank"]["hop_length"] == 320
+    assert conf["optim"]["muon_lr"] == 0.02  # untouched leaves keep conf.yml's values
+    # Leaves are unique across groups: the flat command line can address every one.
+    leaves = [k for group in conf.values() for k in group]
+    assert len(leaves) == len(set(leaves))
+    parser = prepare_parser_from_dict(conf)
+    argv = ["--batch_size", "3", "--augment", "false", "--min_stem_db", "-60", "--adam_lr", "1e-3"]
+    sys_argv, sys.argv = sys.argv, ["train.py"] + argv
+    try:
+        parsed, _ = parse_args_as_dict(parser, return_plain_args=True)
+    finally:
+        sys.argv = sys_argv
+    assert parsed["data"]["batch_size"] == 3 and parsed["augment"]["augment"] is False
+    assert parsed["data"]["min_stem_db"] == -60.0 and parsed["optim"]["adam_lr"] == 1e-3
+    assert parsed["data"]["epoch_pairs"] == 800  # from the preset
+    assert load_conf(CONF)["data"]["min_stem_db"] == float("-inf")  # faithful default
+
+
+def test_conf_overlay_errors(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("model:\n  poool: average\n")
+    with pytest.raises(ValueError, match="unknown key model.poool"):
+        load_conf(CONF, [str(bad)])
+    with pytest.raises(FileNotFoundError, match="presets/nope"):
+        overlay_paths("presets/nope", LOCAL)
+
+
+def test_build_model_from_conf():
+    phalar = build_model(load_conf(CONF))
+    assert type(phalar).__name__ == "PHALAR"
+    assert sum(p.numel() for p in phalar.parameters()) == 2_293_104
+    cocola = build_model(load_conf(CONF, overlay_paths("models/cocola", LOCAL)))
+    assert type(cocola).__name__ == "COCOLA"
+    assert sum(p.numel() for p in cocola.parameters()) == 4_926_300
+
+
+#: Tiny models and data for the end-to-end run (every model gets these train.py options).
+TINY = (
+    "--backbone_width 2 --depth 1 --lsp_channels 4 --lsp_components 2 --embed_dim 8 "
+    "--batch_size 2 --val_batch_size 2 --epoch_pairs 4 --max_steps 2 --num_workers 0 "
+    "--ckpt_every_n_steps 1 --train_seconds 2 --min_crop_seconds 2"
+)
+
+
+@pytest.fixture(scope="module")
+def recipe_run(tmp_path_factory):
+    """The whole recipe (stage 0 on) in a copy, on 13 rendered chorale tracks of 6 s."""
+    root = tmp_path_factory.mktemp("stem_retrieval")
+    for name in ("run.sh", "train.py", "eval.py"):
+        shutil.copy(os.path.join(RECIPE, name), root)
+    for name in ("local", "utils"):
+        shutil.copytree(os.path.join(RECIPE, name), root / name)
+    options = (
+        "--stage 0 --preset quick --embedded_tracks 13 --embedded_seconds 6 "
+        "--embedded_flavour chorale --seeds 0 --n_queries 6 --same_track_queries 6 "
+        "--val_queries 2 --ablations avg"
+    )
+    cmd = ["bash", "run.sh", *options.split(), "--python_path", sys.executable]
+    cmd += ["--train_args", TINY]
+    out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return root, out
+
+
+def test_recipe_experiment_files(recipe_run):
+    root, _ = recipe_run
+    for model in ("phalar", "phalar-avg", "cocola"):
+        exp = root / "exp" / f"train_{model}_quick_embedded"
+        for name in (
+            "conf.yml",
+            "best_model.pth",
+            "best_k_models.json",
+            "train_summary.json",
+            "train.log",
+            "run_uuid.txt",
+            "checkpoints/last.ckpt",
+            "final_metrics.json",
+            "publish_dir/recipe_name.txt",
+        ):
+            assert (exp / name).is_file(), f"{exp}/{name}"
+        assert list((exp / "csv_logs").glob("version_*/metrics.csv"))
+        package = torch.load(exp / "best_model.pth", weights_only=True)
+        assert {"model_name", "state_dict", "model_args", "licenses", "dataset"} <= set(package)
+        summary = json.loads((exp / "train_summary.json").read_text())
+        assert summary["global_step"] >= 1 and summary["train_seconds"] > 0
+    phalar = json.loads((root / "exp/train_phalar_quick_embedded/train_summary.json").read_text())
+    assert phalar["global_step"] == 2  # --max_steps 2
+    conf = (root / "exp/train_phalar-avg_quick_embedded/conf.yml").read_text()
+    assert "pool: average" in conf and "batch_size: 2" in conf
+    for name in ("final_metrics.json", "results.md", "accuracy_vs_k.png", "eval.log"):
+        assert (root / "exp/eval_quick_embedded" / name).is_file(), name
+
+
+def test_recipe_final_metrics(recipe_run):
+    root, _ = recipe_run
+    final = json.loads((root / "exp/eval_quick_embedded/final_metrics.json").read_text())
+    models = {f"{m}_quick_embedded" for m in ("phalar", "phalar-avg", "cocola")}
+    models |= {"onset_corr", "chroma_corr"}
+    assert set(final["results"]) == models
+    assert final["headline_form"]["phalar_quick_embedded"] == "sym"
+    assert final["headline_form"]["cocola_quick_embedded"] == "plain"
+    assert set(final["results"]["phalar_quick_embedded"]) == {"sym", "plain"}
+    for label in models:
+        for form in final["results"][label].values():
+            cells = form["cocochorales"]["other-track"]
+            assert set(cells) == {"8", "16", "64"}
+            for r in cells.values():
+                assert 0.0 <= r["top1"] <= 1.0 and r["ci95"] >= 0.0
+                assert 1.0 / r["mean_k"] - 1e-9 <= r["mrr"] <= 1.0
+                assert 1 <= r["n_queries"] <= 6  # 6 queries, those with distractors
+                assert 0.0 < r["chance"] < 1.0
+    table = (root / "exp/eval_quick_embedded/results.md").read_text()
+    assert "### cocochorales — other-track" in table and "onset_corr" in table
+
+
+def test_recipe_stages_resume(recipe_run):
+    """A second run skips finished experiments and keeps the data and lists."""
+    root, _ = recipe_run
+    lists = root / "data/lists/cocochorales_test_other-track.json"
+    before = lists.stat().st_mtime_ns
+    options = "--stage 1 --stop_stage 2 --preset quick --embedded_flavour chorale "
+    options += "--ablations avg"
+    cmd = ["bash", "run.sh", *options.split(), "--python_path", sys.executable]
+    out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "train_phalar_quick_embedded is finished" in out.stdout
+    assert "train_phalar-avg_quick_embedded is finished" in out.stdout
+    assert lists.stat().st_mtime_ns == before
+
+
+def _beat_track(folder, seconds=16.0, rate=16000, bar=2.0):
+    """Three stems with one note per beat (4/4, a bar every ``bar`` s) and a beats file."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(int(seconds * rate)) / rate
+    beat = bar / 4
+    env = np.exp(-(t % beat) / 0.05)
+    stems = []
+    for name, freq in (("bass", 80.0), ("keys", 330.0), ("lead", 660.0)):
+        path = str(folder / f"{name}.wav")
+        sf.write(path, (0.2 * env * np.sin(2 * np.pi * freq * t)).astype("float32"), rate)
+        stems.append({"name": name, "path": path})
+    beats = folder / "beats.beats"
+    beats.write_text("".join(f"{i * beat:.6f}\t{i % 4 + 1}\n" for i in range(int(seconds / beat))))
+    return {
+        "dataset": "synthetic",
+        "track_id": "song",
+        "split": "train",
+        "sample_rate": rate,
+        "num_frames": len(t),
+        "duration": seconds,
+        "stems": stems,
+        "beats_path": str(beats),
+        "chords_path": None,
+    }
+
+
+def test_same_track_negatives(tmp_path):
+    same_track = _load_module("stem_retrieval_same_track", os.path.join(LOCAL, "same_track.py"))
+    track = _beat_track(tmp_path)
+    dataset = same_track.SameTrackPairDataset(
+        [[track]], segment_seconds=2.0, epoch_pairs=8, fraction=1.0, min_bar_shift=2
+    )
+    # Downbeats every 2 s; from 4 s, shifts of >= 2 bars that keep a 2 s window inside 16 s.
+    offsets = dataset.shifted_offsets(track, 4 * 16000)
+    assert offsets == [t * 16000 for t in (0, 8, 10, 12, 14)]
+    # Without beats, whole windows.
+    no_beats = {**track, "track_id": "no beats", "beats_path": None}
+    assert dataset.shifted_offsets(no_beats, 4 * 16000)[:3] == [
+        0,
+        2 * 16000,
+        6 * 16000,
+    ]
+    items = [dataset[(0, i)] for i in range(4)]
+    assert all(len(extra) == 32000 for _, _, extra in items)  # fraction 1: every item has one
+    assert torch.equal(items[0][2], dataset[(0, 0)][2])  # a pure function of (epoch, index)
+    anchors, positives, extras = same_track.SameTrackCropCollate(1.5, 2.0, seed=1)(items)
+    assert anchors.shape == positives.shape and extras.shape == (4, anchors.shape[1])
+    assert 24000 <= anchors.shape[1] <= 32000
