@@ -38,7 +38,8 @@ def newton_schulz(g: torch.Tensor, steps: int, coefficients, dtype) -> torch.Ten
     x = g.to(dtype)
     if g.size(0) > g.size(1):
         x = x.T
-    x.div_(x.norm().clamp(min=1e-7))
+    # Out of place: ``g.to(dtype)`` may be ``g`` itself (e.g. the momentum buffer).
+    x = x / x.norm().clamp(min=1e-7)
     for _ in range(steps):
         gram = x @ x.T
         x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)

@@ -42,14 +42,3 @@ def synth_track(folder, track_id, seed):
 def manifest(tmp_path_factory):
     folder = tmp_path_factory.mktemp("stems")
     return [synth_track(folder, f"track{i}", seed=i) for i in range(3)]
-
-
-#: A PHALAR small enough for a CPU training step in well under a second.
-TINY_PHALAR = dict(
-    hop_length=320,
-    backbone_width=2,
-    depth=1,
-    lsp_channels=4,
-    lsp_components=2,
-    embed_dim=8,
-)

@@ -12,7 +12,10 @@ from phalar_asteroid.engine.sampler import ResumableEpochSampler
 from phalar_asteroid.losses import InfoNCELoss
 from phalar_asteroid.models import PHALAR
 
-from conftest import TINY_PHALAR
+#: A PHALAR small enough for a CPU training step in well under a second.
+TINY_PHALAR = dict(
+    hop_length=320, backbone_width=2, depth=1, lsp_channels=4, lsp_components=2, embed_dim=8
+)
 
 
 def test_top1_accuracy_counts_diagonal_argmax():
