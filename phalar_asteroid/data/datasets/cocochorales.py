@@ -22,8 +22,7 @@ from .common import (
     DatasetError,
     IndexEntries,
     corpus_of,
-    load_beats,
-    load_chords,
+    ScoreAnnotations,
     load_metadata,
     local_indexes,
     parse_yaml,
@@ -190,7 +189,7 @@ class Track(core.Track):
         return load_audio(self.audio_path)
 
 
-class MultiTrack(core.MultiTrack):
+class MultiTrack(ScoreAnnotations, core.MultiTrack):
     """CocoChorales piece.
 
     Attributes:
@@ -243,14 +242,6 @@ class MultiTrack(core.MultiTrack):
     def audio(self):
         """(np.ndarray, int): the mix (n_samples,) and sample rate."""
         return load_audio(self.mix_path)
-
-    @core.cached_property
-    def beats(self):
-        return load_beats(self.beats_path)
-
-    @core.cached_property
-    def chords(self):
-        return load_chords(self.chords_path)
 
 
 class Dataset(core.Dataset):

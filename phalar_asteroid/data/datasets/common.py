@@ -223,3 +223,18 @@ def load_chords(fhandle: TextIO) -> annotations.ChordData:
     rows = [line.split() for line in fhandle if line.strip()]
     intervals = np.array([[float(r[0]), float(r[1])] for r in rows]).reshape(-1, 2)
     return annotations.ChordData(intervals, "s", [r[2] for r in rows], "harte")
+
+
+class ScoreAnnotations:
+    """Mixin for MultiTracks: the beats and chords the embedded-corpus renderer writes beside a
+    track's audio (``beats_path`` / ``chords_path``; None, hence no annotation, for real data)."""
+
+    @core.cached_property
+    def beats(self):
+        """BeatData or None: beat times and positions in the bar, from the score."""
+        return load_beats(self.beats_path)
+
+    @core.cached_property
+    def chords(self):
+        """ChordData or None: one Harte label per beat span, from the score."""
+        return load_chords(self.chords_path)

@@ -25,8 +25,7 @@ from .common import (
     DatasetError,
     IndexEntries,
     corpus_of,
-    load_beats,
-    load_chords,
+    ScoreAnnotations,
     load_metadata,
     local_indexes,
     try_load_metadata,
@@ -219,7 +218,7 @@ class Track(core.Track):
         return load_audio(self.audio_path)
 
 
-class MultiTrack(core.MultiTrack):
+class MultiTrack(ScoreAnnotations, core.MultiTrack):
     """MoisesDB song.
 
     Attributes:
@@ -264,14 +263,6 @@ class MultiTrack(core.MultiTrack):
     def genre(self):
         """str: genre label."""
         return self.song_data.get("genre")
-
-    @core.cached_property
-    def beats(self):
-        return load_beats(self.beats_path)
-
-    @core.cached_property
-    def chords(self):
-        return load_chords(self.chords_path)
 
 
 class Dataset(core.Dataset):

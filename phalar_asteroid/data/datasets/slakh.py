@@ -24,8 +24,7 @@ from .common import (
     DatasetError,
     IndexEntries,
     corpus_of,
-    load_beats,
-    load_chords,
+    ScoreAnnotations,
     load_metadata,
     local_indexes,
     parse_yaml,
@@ -147,7 +146,7 @@ class Track(mirdata_slakh.Track):
         return load_track_metadata(self.metadata_path)["stems"][self.track_id.split("-")[1]]
 
 
-class MultiTrack(mirdata_slakh.MultiTrack):
+class MultiTrack(ScoreAnnotations, mirdata_slakh.MultiTrack):
     """mirdata's Slakh multitrack, for a layout where ``mix`` may be absent.
 
     mirdata parses the split from the mix path, which the 16 kHz archive and the embedded corpus
@@ -171,14 +170,6 @@ class MultiTrack(mirdata_slakh.MultiTrack):
     @core.cached_property
     def _multitrack_metadata(self) -> dict:
         return load_track_metadata(self.metadata_path)
-
-    @core.cached_property
-    def beats(self):
-        return load_beats(self.beats_path)
-
-    @core.cached_property
-    def chords(self):
-        return load_chords(self.chords_path)
 
 
 class Dataset(core.Dataset):
