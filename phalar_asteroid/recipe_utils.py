@@ -6,7 +6,9 @@ import torch
 import yaml
 from asteroid.utils import parse_args_as_dict, prepare_parser_from_dict
 
-from .data.datasets import Manifest
+from .data.datasets import Manifest, build_manifest
+
+SPLITS = ("train", "valid", "test")
 
 
 def parse_with_conf(parser, conf_path: str) -> dict:
@@ -38,3 +40,26 @@ def load_manifest(path: str) -> Manifest:
 def pick_device(use_gpu: bool) -> torch.device:
     """CUDA when asked for and available (``--id`` sets CUDA_VISIBLE_DEVICES), else CPU."""
     return torch.device("cuda" if use_gpu and torch.cuda.is_available() else "cpu")
+
+
+def band_manifest(root: str, split: str, index_dir: str = None) -> Manifest:
+    """Band tracks (Slakh layout) of one split, or of all three (``all``), of the embedded corpus.
+
+    Args:
+        root (str): corpus root holding ``slakh/``.
+        split (str): ``train``, ``valid``, ``test`` or ``all``.
+        index_dir (str, optional): where the mirdata index is written.
+
+    Returns:
+        Manifest: the tracks, with the skipped ones of every split.
+    """
+    if not os.path.isdir(os.path.join(root, "slakh")):
+        raise FileNotFoundError(f"No band corpus under {root} (expected {root}/slakh/)")
+    splits = SPLITS if split == "all" else (split,)
+    parts = [build_manifest("slakh16k", root, s, strict=False, index_dir=index_dir) for s in splits]
+    return Manifest(
+        [t for part in parts for t in part],
+        dataset="slakh16k",
+        split=split,
+        skipped=[s for part in parts for s in part.skipped],
+    )

@@ -15,28 +15,13 @@ import argparse
 import os
 
 from phalar_asteroid.data.datasets import Manifest, build_manifest
-
-SPLITS = ("train", "valid", "test")
+from phalar_asteroid.recipe_utils import band_manifest
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--data_root", default="", help="Embedded corpus root (holds slakh/)")
 parser.add_argument("--gtzan_root", default="", help="Data root holding gtzan_genre/ (GTZAN)")
 parser.add_argument("--split", default="all", help="Band corpus split: train, valid, test or all")
 parser.add_argument("--out_dir", required=True, help="Where manifest.json goes")
-
-
-def band_manifest(root: str, split: str, index_dir: str) -> Manifest:
-    """Band tracks of one split, or of all three (``all``), of the embedded corpus."""
-    if not os.path.isdir(os.path.join(root, "slakh")):
-        raise FileNotFoundError(f"No band corpus under {root} (expected {root}/slakh/)")
-    splits = SPLITS if split == "all" else (split,)
-    parts = [build_manifest("slakh16k", root, s, strict=False, index_dir=index_dir) for s in splits]
-    return Manifest(
-        [t for part in parts for t in part],
-        dataset="slakh16k",
-        split=split,
-        skipped=[s for part in parts for s in part.skipped],
-    )
 
 
 def gtzan_manifest(root: str, index_dir: str) -> Manifest:

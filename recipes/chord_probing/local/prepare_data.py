@@ -15,8 +15,7 @@ import os
 
 from phalar_asteroid.cli.output import atomic_output
 from phalar_asteroid.data.datasets import Manifest, build_manifest, data_home, initialize
-
-SPLITS = ("train", "valid", "test")
+from phalar_asteroid.recipe_utils import band_manifest
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--data_root", default="", help="Embedded corpus root (holds slakh/)")
@@ -25,17 +24,13 @@ parser.add_argument("--split", default="all", help="Band corpus split: train, va
 parser.add_argument("--out_dir", required=True, help="Where manifest.json goes")
 
 
-def band_manifest(root: str, split: str, index_dir: str) -> Manifest:
-    """Band tracks of one split, or of all three (``all``), of the embedded corpus."""
-    if not os.path.isdir(os.path.join(root, "slakh")):
-        raise FileNotFoundError(f"No band corpus under {root} (expected {root}/slakh/)")
-    splits = SPLITS if split == "all" else (split,)
-    parts = [build_manifest("slakh16k", root, s, strict=False, index_dir=index_dir) for s in splits]
-    tracks = [t for part in parts for t in part]
-    missing = [t["track_id"] for t in tracks if not t.get("chords_path")]
+def chord_band_manifest(root: str, split: str, index_dir: str) -> Manifest:
+    """The embedded band tracks, each of which must carry its ``chords.lab``."""
+    manifest = band_manifest(root, split, index_dir)
+    missing = [t["track_id"] for t in manifest if not t.get("chords_path")]
     if missing:
         raise FileNotFoundError(f"Band tracks without chords.lab under {root}: {missing}")
-    return Manifest(tracks, "slakh16k", split, [s for part in parts for s in part.skipped])
+    return manifest
 
 
 def write_lab(path: str, intervals, labels) -> None:
@@ -73,7 +68,7 @@ def main(args):
         if args.guitarset_root:
             manifest = guitarset_manifest(args.guitarset_root, args.out_dir, index_dir)
         elif args.data_root:
-            manifest = band_manifest(args.data_root, args.split, index_dir)
+            manifest = chord_band_manifest(args.data_root, args.split, index_dir)
         else:
             raise ValueError("Give --data_root (embedded band corpus) or --guitarset_root")
         manifest.save(path)
