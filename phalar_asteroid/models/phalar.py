@@ -160,6 +160,28 @@ class PHALAR(ContrastiveEncoder):
         front = self.cqt if self.model_args["frontend"] == "cqt" else self.mel
         return front.min_samples
 
+    def frames(self, seconds: float, name: str = "seconds") -> int:
+        """Number of spectrogram frames spanning ``seconds`` at this model's hop.
+
+        Downstream recipes give windows and strides in seconds, so that one configuration fits
+        models trained with different hops (4.8 s is 480 frames at hop 160, 240 at hop 320).
+
+        Args:
+            seconds (float): a duration that is a whole number of hops.
+            name (str): the argument's name, for the error message.
+
+        Returns:
+            int: ``seconds * sample_rate / hop_length``.
+        """
+        hop = self.model_args["hop_length"] / self.sample_rate
+        frames = seconds / hop
+        if round(frames) < 1 or abs(frames - round(frames)) > 1e-6:
+            raise ValueError(
+                f"{name}={seconds} is not a positive whole number of this model's "
+                f"{1000 * hop:g} ms hops"
+            )
+        return int(round(frames))
+
     def spectrogram(self, wav: torch.Tensor) -> torch.Tensor:
         """Scaled log spectrogram ``(batch, n_bins, frames)`` of validated ``(batch, time)``."""
         if self.model_args["frontend"] == "cqt":

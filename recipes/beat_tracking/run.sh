@@ -33,14 +33,14 @@ split=all          # band corpus split: train | valid | test | all
 model_path=""      # best_model.pth of the stem_retrieval recipe (PHALAR.from_pretrained)
 bpm_min=30         # one template per integer tempo in [bpm_min, bpm_max]
 bpm_max=240
-hop_frames=2       # window stride in CQT frames (2 = 20 ms, a 50 Hz envelope)
+hop_seconds=0.02   # window stride (a 50 Hz envelope); a whole number of the model's hops
 batch_size=64      # windows per backbone call
 
 # Evaluation
 eval_use_gpu=1
 
 help_message="Usage: ./run.sh --model_path PATH [--stage N] [--stop_stage N] [--gtzan_root DIR]
-  [--tag T] [--bpm_min N] [--bpm_max N] [--hop_frames N] [--n_tracks N] [--max_seconds S]"
+  [--tag T] [--bpm_min N] [--bpm_max N] [--hop_seconds S] [--n_tracks N] [--max_seconds S]"
 
 . utils/parse_options.sh
 
@@ -98,7 +98,7 @@ if [[ $stage -le 4 && $stop_stage -ge 4 ]]; then
   fi
   $python_path local/phalar_beats.py --manifest $data_dir/manifest.json \
     --templates_dir $templates_dir --model_path "$model_path" --exp_dir $expdir \
-    --bpm_min $bpm_min --bpm_max $bpm_max --hop_frames $hop_frames --batch_size $batch_size \
+    --bpm_min $bpm_min --bpm_max $bpm_max --hop_seconds $hop_seconds --batch_size $batch_size \
     --use_gpu $eval_use_gpu | tee logs/phalar_beats_${tag}.log
   cp logs/phalar_beats_${tag}.log $expdir/phalar_beats.log
 fi

@@ -30,7 +30,7 @@ split=all          # band corpus split: train | valid | test | all
 
 # Model and frames
 model_path=""      # best_model.pth of the stem_retrieval recipe (PHALAR.from_pretrained)
-hop_frames=2       # frame stride in CQT frames (2 = 20 ms)
+hop_seconds=0.02   # frame stride; a whole number of the model's hops
 batch_size=64      # windows per backbone call
 
 # Probes
@@ -41,7 +41,7 @@ epochs=10
 eval_use_gpu=1
 
 help_message="Usage: ./run.sh --model_path PATH [--stage N] [--stop_stage N] [--guitarset_root DIR]
-  [--tag T] [--hop_frames N] [--n_folds N] [--epochs N] [--n_tracks N] [--max_seconds S]"
+  [--tag T] [--hop_seconds S] [--n_folds N] [--epochs N] [--n_tracks N] [--max_seconds S]"
 
 . utils/parse_options.sh
 
@@ -74,7 +74,7 @@ fi
 if [[ $stage -le 2 && $stop_stage -ge 2 ]]; then
   echo "Stage 2: chroma_cqt baseline features"
   $python_path local/chroma_features.py --manifest $data_dir/manifest.json \
-    --out_dir $data_dir/chroma_hop${hop_frames} --hop_frames $hop_frames
+    --out_dir $data_dir/chroma_hop${hop_seconds}s --hop_seconds $hop_seconds
 fi
 
 # Experiment naming: a stable tag, so that an interrupted run resumes its experiment.
@@ -91,7 +91,7 @@ if [[ $stage -le 3 && $stop_stage -ge 3 ]]; then
     echo "Give --model_path (a PHALAR best_model.pth), got '$model_path'"; exit 1
   fi
   $python_path local/phalar_features.py --manifest $data_dir/manifest.json \
-    --model_path "$model_path" --exp_dir $expdir --hop_frames $hop_frames \
+    --model_path "$model_path" --exp_dir $expdir --hop_seconds $hop_seconds \
     --batch_size $batch_size --use_gpu $eval_use_gpu | tee logs/phalar_features_${tag}.log
   cp logs/phalar_features_${tag}.log $expdir/phalar_features.log
 fi
@@ -99,7 +99,7 @@ fi
 if [[ $stage -le 4 && $stop_stage -ge 4 ]]; then
   echo "Stage 4: ${n_folds}-fold probes (PHALAR and chroma, literal and reduced labels) and report"
   $python_path local/probe.py --manifest $data_dir/manifest.json \
-    --chroma_dir $data_dir/chroma_hop${hop_frames} --exp_dir $expdir --n_folds $n_folds \
+    --chroma_dir $data_dir/chroma_hop${hop_seconds}s --exp_dir $expdir --n_folds $n_folds \
     --epochs $epochs --dataset $corpus | tee logs/probe_${tag}.log
   cp logs/probe_${tag}.log $expdir/probe.log
   mkdir -p $expdir/publish_dir

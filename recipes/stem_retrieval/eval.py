@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import yaml
 
+from phalar_asteroid import models
 from phalar_asteroid.data.datasets import Manifest
 from phalar_asteroid.data.datasets.common import write_json_atomic
 from phalar_asteroid.data.lists import load_candidate, load_lists
@@ -30,8 +31,7 @@ from phalar_asteroid.eval.retrieval import (
     evaluate_in_batch,
     evaluate_list,
 )
-from phalar_asteroid.models import PHALAR
-from phalar_asteroid.models.cocola import COCOLA
+from phalar_asteroid.models.base import ContrastiveEncoder
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -73,12 +73,17 @@ def load_model(exp_dir: str):
     package = torch.load(
         os.path.join(exp_dir, "best_model.pth"), map_location="cpu", weights_only=True
     )
-    classes = {"PHALAR": PHALAR, "COCOLA": COCOLA}
-    if package.get("model_name") not in classes:
+    try:
+        model_class = models.get(package.get("model_name"))
+    except ValueError:
+        model_class = None
+    # Asteroid's registry also holds its separation models, which cannot score stems.
+    if not (isinstance(model_class, type) and issubclass(model_class, ContrastiveEncoder)):
         raise ValueError(
-            f"{exp_dir}/best_model.pth holds an unknown model {package.get('model_name')!r}"
+            f"{exp_dir}/best_model.pth holds {package.get('model_name')!r}, "
+            "not a contrastive encoder (PHALAR or COCOLA)"
         )
-    model = classes[package["model_name"]].from_pretrained(package)
+    model = model_class.from_pretrained(package)
     with open(os.path.join(exp_dir, "conf.yml")) as fhandle:
         conf = yaml.safe_load(fhandle)
     return model, bool(conf["similarity"]["eval_symmetric"])

@@ -243,3 +243,11 @@ def test_embed_windows_match_single_windows():
     torch.testing.assert_close(windows[2:3], third, atol=1e-5, rtol=1e-4)
     with pytest.raises(ValueError, match="one track"):
         model.embed_windows(torch.randn(2, SR * 6))
+
+
+def test_frames_follow_the_model_hop():
+    assert PHALAR(backbone_width=2, depth=3).frames(4.8) == 480
+    coarse = PHALAR(backbone_width=2, depth=3, hop_length=320)
+    assert coarse.frames(4.8) == 240 and coarse.frames(0.02) == 1
+    with pytest.raises(ValueError, match="hop_seconds=0.01 is not .* 20 ms hops"):
+        coarse.frames(0.01, "hop_seconds")

@@ -25,7 +25,7 @@ DATA_FIXTURES = Path(__file__).resolve().parents[1] / "data"
 N_TRACKS = 3
 TRACK_SECONDS = 8.0
 # Test-size settings: 16 templates, a 4 Hz envelope (13 windows per 8 s track).
-FAST = ["--bpm_min", "100", "--bpm_max", "115", "--hop_frames", "25", "--eval_use_gpu", "0"]
+FAST = ["--bpm_min", "100", "--bpm_max", "115", "--hop_seconds", "0.25", "--eval_use_gpu", "0"]
 SYSTEMS = {"phalar_dp", "phalar_dbn", "madmom", "onset_dp"}
 
 

@@ -5,6 +5,9 @@ import subprocess
 import sys
 
 import numpy as np
+import torch
+
+from phalar_asteroid.models import PHALAR
 
 # band_corpus and tiny_model are the session fixtures shared with the beat-tracking test.
 from test_beat_tracking import (
@@ -16,7 +19,7 @@ from test_beat_tracking import (
 )  # noqa: F401
 
 # Test-size settings: 4 frames per second, 3 folds of one recording, 2 epochs.
-FAST = ["--hop_frames", "25", "--n_folds", "3", "--epochs", "2", "--eval_use_gpu", "0"]
+FAST = ["--hop_seconds", "0.25", "--n_folds", "3", "--epochs", "2", "--eval_use_gpu", "0"]
 RESULTS = ("phalar_literal", "chroma_literal", "phalar_reduced", "chroma_reduced")
 
 
@@ -32,7 +35,7 @@ def test_chord_probing_recipe_end_to_end(tmp_path, band_corpus, tiny_model):
     phalar = np.load(exp / "features" / "Track00001.npz")
     assert phalar["features"].shape == (13, 2, 16)  # (800 - 480) // 25 + 1 windows
     assert float(phalar["frame_period"]) == 0.25
-    chroma = np.load(data / "chroma_hop25" / "Track00001.npz")
+    chroma = np.load(data / "chroma_hop0.25s" / "Track00001.npz")
     assert chroma["features"].shape == (1 + 128000 // 4000, 12)  # hop int(0.25 * 16 kHz)
 
     for name in RESULTS:
@@ -65,6 +68,27 @@ def test_chord_probing_recipe_end_to_end(tmp_path, band_corpus, tiny_model):
     assert again.returncode == 0, again.stdout + again.stderr
     assert "(0 new)" in again.stdout and "phalar / literal:" not in again.stdout
     assert (exp / "results" / "phalar_literal.json").stat().st_mtime_ns == before
+
+    # Windows and strides are given in seconds: a 20 ms-hop model gets 240-frame (4.8 s) windows.
+    coarse = tmp_path / "coarse" / "best_model.pth"
+    coarse.parent.mkdir()
+    torch.manual_seed(0)
+    model = PHALAR(
+        backbone_width=2, depth=3, lsp_channels=8, lsp_components=4, embed_dim=16, hop_length=320
+    )
+    torch.save(model.serialize(), coarse)
+    hop320 = ["--stage", 3, "--stop_stage", 3, "--model_path", coarse, "--tag", "c"]
+    result = run_recipe(recipe, *args, *hop320, "--hop_seconds", 0.2)
+    assert result.returncode == 0, result.stdout + result.stderr
+    features = np.load(recipe / "exp" / "probe_c" / "features" / "Track00001.npz")
+    assert features["features"].shape == (17, 2, 16)  # (401 - 240) // 10 + 1 windows
+    assert float(features["frame_period"]) == 0.2
+    # A stride that is not a whole number of the model's hops is refused, naming the option.
+    result = run_recipe(recipe, *args, *hop320, "--hop_seconds", 0.25)
+    assert result.returncode != 0
+    assert "hop_seconds=0.25 is not a positive whole number of this model's 20 ms hops" in (
+        result.stderr
+    )
 
 
 def test_guitarset_recordings_are_comp_takes_with_leadsheet_chords(tmp_path):

@@ -259,3 +259,11 @@ def test_same_track_negatives(tmp_path):
     anchors, positives, extras = same_track.SameTrackCropCollate(1.5, 2.0, seed=1)(items)
     assert anchors.shape == positives.shape and extras.shape == (4, anchors.shape[1])
     assert 24000 <= anchors.shape[1] <= 32000
+
+
+def test_eval_names_an_unknown_model(tmp_path):
+    evaluation = _load_module("stem_retrieval_eval", os.path.join(RECIPE, "eval.py"))
+    for name in ("ConvTasNet", "NoSuchModel"):  # a separation model, an unregistered name
+        torch.save({"model_name": name, "state_dict": {}}, tmp_path / "best_model.pth")
+        with pytest.raises(ValueError, match=f"best_model.pth holds '{name}', not a contrastive"):
+            evaluation.load_model(str(tmp_path))

@@ -70,7 +70,9 @@ def main(conf):
     device = pick_device(bool(args["use_gpu"]))
     model = PHALAR.from_pretrained(args["model_path"]).eval().to(device)
     sample_rate = int(model.sample_rate)
-    fps = sample_rate / (model.model_args["hop_length"] * win["hop_frames"])
+    fps = 1.0 / win["hop_seconds"]
+    window_frames = model.frames(win["window_seconds"], "window_seconds")
+    hop_frames = model.frames(win["hop_seconds"], "hop_seconds")
     offset = conf["templates"]["first_click"]
     exp_dir = args["exp_dir"]
     templates = template_embeddings(
@@ -90,9 +92,7 @@ def main(conf):
         wav = torch.from_numpy(load_mix(track, sample_rate))
         start = time.perf_counter()
         try:
-            windows = model.embed_windows(
-                wav, win["window_frames"], win["hop_frames"], win["batch_size"]
-            )
+            windows = model.embed_windows(wav, window_frames, hop_frames, win["batch_size"])
         except ValueError as err:  # e.g. shorter than one window: no envelope, no beats
             print(f"{track_id}: {err}")
             envelope = np.zeros(0)

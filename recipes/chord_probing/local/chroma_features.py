@@ -1,7 +1,7 @@
 """Stage 2: the chroma baseline's features (model independent).
 
 ``librosa.feature.chroma_cqt`` of every recording at its native sample rate, with a hop of
-``int(frame_period * sr)`` samples (20 ms by default, as the reference's ``int(0.02 * sr)``), so
+``int(hop_seconds * sr)`` samples (20 ms by default, as the reference's ``int(0.02 * sr)``), so
 chroma frame i also describes time ``frame_period * i``. Writes ``<out_dir>/<track_id>.npz``
 (``features`` ``(n_frames, 12)``, ``frame_period``); recordings already done are skipped.
 """
@@ -11,7 +11,7 @@ import os
 
 import librosa
 import numpy as np
-from common import frame_period, load_manifest, load_mix, parse_with_conf
+from common import load_manifest, load_mix, parse_with_conf
 from tqdm import tqdm
 
 from phalar_asteroid.cli.output import atomic_output
@@ -23,7 +23,7 @@ parser.add_argument("--out_dir", required=True, help="Chroma feature folder")
 
 def main(conf):
     args = conf["main_args"]
-    period = frame_period(conf)
+    period = conf["windows"]["hop_seconds"]
     manifest = load_manifest(args["manifest"])
     todo = [
         t

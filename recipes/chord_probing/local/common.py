@@ -2,7 +2,6 @@
 
 import os
 
-
 from phalar_asteroid.data.datasets.audio import load_mix  # noqa: F401 (re-exported)
 from phalar_asteroid.recipe_utils import load_manifest, pick_device  # noqa: F401
 from phalar_asteroid.recipe_utils import parse_with_conf as _parse_with_conf
@@ -10,11 +9,6 @@ from phalar_asteroid.recipe_utils import parse_with_conf as _parse_with_conf
 LOCAL = os.path.dirname(os.path.abspath(__file__))
 #: Feature sets probed: PHALAR embeddings (complex probe) and the chroma baseline (real probe).
 FEATURES = ("phalar", "chroma")
-
-
-def frame_period(conf: dict, sample_rate: int = 16000, hop_length: int = 160) -> float:
-    """Seconds between feature frames: the window stride of the PHALAR encoder."""
-    return conf["windows"]["hop_frames"] * hop_length / sample_rate
 
 
 def parse_with_conf(parser) -> dict:

@@ -1,6 +1,6 @@
 """Stage 3: frozen PHALAR frame embeddings (MODEL.md §15).
 
-One CQT per recording, 4.8 s windows every ``hop_frames`` CQT frames (20 ms) through the encoder
+One CQT per recording, ``window_seconds`` (4.8 s) windows every ``hop_seconds`` (20 ms) through the encoder
 (``PHALAR.embed_windows``, start-aligned, right LSP padding): frame i is the window starting at
 ``frame_period * i``. Writes ``<exp_dir>/features/<track_id>.npz`` (``features``
 ``(n_frames, 2, dim)``, ``frame_period``); recordings already done are skipped. The encoder
@@ -35,7 +35,9 @@ def main(conf):
     model_path = os.path.abspath(args["model_path"])
     model = PHALAR.from_pretrained(model_path).eval().to(device)
     rate = int(model.sample_rate)
-    period = win["hop_frames"] * model.model_args["hop_length"] / rate
+    period = win["hop_seconds"]
+    window_frames = model.frames(win["window_seconds"], "window_seconds")
+    hop_frames = model.frames(period, "hop_seconds")
     n_windows, seconds, done = 0, 0.0, 0
     manifest = load_manifest(args["manifest"])
     for track in tqdm(manifest, desc="PHALAR frames"):
@@ -51,9 +53,7 @@ def main(conf):
         wav = torch.from_numpy(load_mix(track, rate))
         start = time.perf_counter()
         try:
-            windows = model.embed_windows(
-                wav, win["window_frames"], win["hop_frames"], win["batch_size"]
-            )
+            windows = model.embed_windows(wav, window_frames, hop_frames, win["batch_size"])
         except ValueError as err:
             raise ValueError(f"Recording {track['track_id']}: {err}") from None
         if device.type == "cuda":
