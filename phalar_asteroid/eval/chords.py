@@ -381,6 +381,26 @@ def cross_validate(
     return results
 
 
+def window_mean(features: np.ndarray, window: int) -> np.ndarray:
+    """Mean of each run of ``window`` consecutive frames, start-aligned like PHALAR's windows.
+
+    Frame ``i`` of the result averages input frames ``[i, i + window)``, so a frame feature (e.g.
+    chroma every 20 ms) sees the span a 4.8 s PHALAR window sees, and keeps the label of its start.
+
+    Args:
+        features (np.ndarray): ``(n_frames, dim)``.
+        window (int): frames per window, at least 1.
+
+    Returns:
+        np.ndarray: ``(n_frames - window + 1, dim)`` (no frame when ``window > n_frames``).
+    """
+    if window < 1:
+        raise ValueError(f"window must be at least one frame, got {window}")
+    features = np.asarray(features, dtype=np.float64)
+    sums = np.concatenate([np.zeros((1,) + features.shape[1:]), np.cumsum(features, axis=0)])
+    return ((sums[window:] - sums[:-window]) / window).astype(np.float32)
+
+
 def mean_confidence(values) -> tuple:
     """Mean and 95 % half-width ``1.96 * std(ddof=1) / sqrt(n)`` (MODEL.md §20, item 15).
 

@@ -22,6 +22,7 @@ from phalar_asteroid.eval.chords import (
     recording_folds,
     reduced_class,
     train_probe,
+    window_mean,
 )
 
 
@@ -180,3 +181,13 @@ def test_mean_confidence_uses_sample_std():
     assert mean == pytest.approx(0.7)
     assert half == pytest.approx(1.96 * np.sqrt(0.025) / np.sqrt(5))
     assert mean_confidence([0.4]) == (0.4, 0.0)
+
+
+def test_window_mean_is_start_aligned():
+    frames = np.arange(12, dtype=np.float32).reshape(6, 2)  # rows [0, 1], [2, 3], ...
+    means = window_mean(frames, 3)
+    np.testing.assert_allclose(means, [[2, 3], [4, 5], [6, 7], [8, 9]])
+    np.testing.assert_array_equal(window_mean(frames, 1), frames)
+    assert window_mean(frames, 7).shape == (0, 2)
+    with pytest.raises(ValueError, match="at least one frame"):
+        window_mean(frames, 0)

@@ -20,7 +20,9 @@ from test_beat_tracking import (
 
 # Test-size settings: 4 frames per second, 3 folds of one recording, 2 epochs.
 FAST = ["--hop_seconds", "0.25", "--n_folds", "3", "--epochs", "2", "--eval_use_gpu", "0"]
-RESULTS = ("phalar_literal", "chroma_literal", "phalar_reduced", "chroma_reduced")
+RESULTS = tuple(
+    f"{f}_{m}" for m in ("literal", "reduced") for f in ("phalar", "chroma", "chroma_window")
+)
 
 
 def test_chord_probing_recipe_end_to_end(tmp_path, band_corpus, tiny_model):
@@ -58,8 +60,12 @@ def test_chord_probing_recipe_end_to_end(tmp_path, band_corpus, tiny_model):
     literal = json.loads((exp / "results" / "chroma_literal.json").read_text())
     reduced = json.loads((exp / "results" / "chroma_reduced.json").read_text())
     assert sum(literal["class_counts"].values()) == sum(reduced["class_counts"].values())
+    # The control averages the 33 chroma frames of a track over 19-frame (4.75 s) windows.
+    window = json.loads((exp / "results" / "chroma_window_literal.json").read_text())
+    assert window["n_frames"] == 3 * (33 - 19 + 1) and window["window_seconds"] == 4.8
     table = (exp / "summary.md").read_text()
-    assert table.count("literal (primary)") == 2 and table.count("reduced (deviation)") == 2
+    assert table.count("literal (primary)") == 3 and table.count("reduced (deviation)") == 3
+    assert "chroma_cqt, mean over the 4.8 s window + Linear(12→25) (control)" in table
     assert set(json.loads((exp / "summary.json").read_text())) == set(RESULTS)
 
     # A second run resumes: features and probe results are kept, nothing is recomputed.

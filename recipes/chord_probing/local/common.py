@@ -7,8 +7,9 @@ from phalar_asteroid.recipe_utils import load_manifest, pick_device  # noqa: F40
 from phalar_asteroid.recipe_utils import parse_with_conf as _parse_with_conf
 
 LOCAL = os.path.dirname(os.path.abspath(__file__))
-#: Feature sets probed: PHALAR embeddings (complex probe) and the chroma baseline (real probe).
-FEATURES = ("phalar", "chroma")
+#: Feature sets probed: PHALAR embeddings (complex probe), the chroma baseline (real probe) and,
+#: as a control, chroma averaged over the span of a PHALAR window.
+FEATURES = ("phalar", "chroma", "chroma_window")
 
 
 def parse_with_conf(parser) -> dict:

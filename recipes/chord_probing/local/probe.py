@@ -1,7 +1,9 @@
 """Stage 4: 5-fold linear probes, split by recording (MODEL.md §15).
 
 For every feature set (``phalar``: CplxLinear(dim → 25) without bias, logits = real part;
-``chroma``: nn.Linear(12 → 25)) and every label mapping (``literal``, the reference's, and
+``chroma``: nn.Linear(12 → 25); ``chroma_window``: the same chroma averaged over the
+``window_seconds`` a PHALAR window spans, start-aligned — a control that shows how much of the gap
+between the two comes from the window length alone) and every label mapping (``literal``, the reference's, and
 ``reduced``), a fresh probe per fold is trained with cross-entropy and RAdam, and scored on the
 held-out recordings:
 
@@ -37,6 +39,7 @@ from phalar_asteroid.eval.chords import (
     frames_to_intervals,
     label_classes,
     mean_confidence,
+    window_mean,
 )
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -54,6 +57,9 @@ def feature_name(record: dict) -> str:
     dim, classes = record["n_features"], len(CHORD_CLASSES)
     if record["features"] == "phalar":
         return f"PHALAR + CplxLinear({dim}→{classes}), real part"
+    if record["features"] == "chroma_window":
+        seconds = record["window_seconds"]
+        return f"chroma_cqt, mean over the {seconds:g} s window + Linear({dim}→{classes}) (control)"
     return f"chroma_cqt + Linear({dim}→{classes})"
 
 
@@ -75,6 +81,12 @@ def load_features(folder: str, manifest) -> tuple:
     if len(periods) != 1:
         raise ValueError(f"Features in {folder} have different frame periods: {periods}")
     return features, periods.pop()
+
+
+def window_features(features: dict, period: float, seconds: float) -> dict:
+    """Every recording's frames averaged over the span of a PHALAR window of ``seconds``."""
+    window = max(1, round(seconds / period))
+    return {rec: window_mean(x, window) for rec, x in features.items()}
 
 
 def fold_chord_scores(fold: dict, chords: dict, period: float) -> dict:
@@ -175,9 +187,15 @@ def main(conf):
     manifest = load_manifest(args["manifest"])
     chords = {t["track_id"]: load_chords(t["chords_path"]) for t in manifest}
     folders = {"phalar": os.path.join(args["exp_dir"], "features"), "chroma": args["chroma_dir"]}
+    chroma, period = load_features(folders["chroma"], manifest)
+    seconds = conf["windows"]["window_seconds"]
+    loaded = {
+        "chroma": (chroma, period),
+        "chroma_window": (window_features(chroma, period, seconds), period),
+    }
     mappings = [m for m in conf["probe"]["mappings"].split(",") if m]
     settings = {k: v for k, v in conf["probe"].items() if k != "mappings"}
-    records, loaded = [], {}
+    records = []
     for mapping in mappings:
         for name in FEATURES:
             path = os.path.join(args["exp_dir"], "results", f"{name}_{mapping}.json")
@@ -190,6 +208,8 @@ def main(conf):
             if name not in loaded:
                 loaded[name] = load_features(folders[name], manifest)
             record = run_probe(*loaded[name], chords, mapping, conf, name)
+            if name == "chroma_window":
+                record["window_seconds"] = seconds
             write_json_atomic(record, path, indent=1)
             acc = record["accuracy"]
             print(
