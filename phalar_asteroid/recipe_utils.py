@@ -43,11 +43,13 @@ def pick_device(use_gpu: bool) -> torch.device:
 
 
 def band_manifest(root: str, split: str, index_dir: str = None) -> Manifest:
-    """Band tracks (Slakh layout) of one split, or of all three (``all``), of the embedded corpus.
+    """Band tracks (Slakh layout) of some splits, or of all three (``all``), of the embedded corpus.
 
     Args:
         root (str): corpus root holding ``slakh/``.
-        split (str): ``train``, ``valid``, ``test`` or ``all``.
+        split (str): ``train``, ``valid``, ``test``, a comma-separated list of them (e.g.
+            ``valid,test``: the pieces a model trained on the train split has never heard) or
+            ``all``.
         index_dir (str, optional): where the mirdata index is written.
 
     Returns:
@@ -55,7 +57,10 @@ def band_manifest(root: str, split: str, index_dir: str = None) -> Manifest:
     """
     if not os.path.isdir(os.path.join(root, "slakh")):
         raise FileNotFoundError(f"No band corpus under {root} (expected {root}/slakh/)")
-    splits = SPLITS if split == "all" else (split,)
+    splits = SPLITS if split == "all" else tuple(split.split(","))
+    unknown = [s for s in splits if s not in SPLITS]
+    if unknown or not splits:
+        raise ValueError(f"split={split!r}: expected 'all' or a comma-separated list of {SPLITS}")
     parts = [build_manifest("slakh16k", root, s, strict=False, index_dir=index_dir) for s in splits]
     return Manifest(
         [t for part in parts for t in part],

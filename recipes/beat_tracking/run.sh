@@ -27,7 +27,7 @@ n_tracks=16        # band tracks of the embedded corpus
 max_seconds=30     # crop of each rendered track
 render_seed=0
 render_workers=2
-split=all          # band corpus split: train | valid | test | all
+split=all          # band corpus split: train | valid | test | a list (valid,test) | all
 
 # Model and templates
 model_path=""      # best_model.pth of the stem_retrieval recipe (PHALAR.from_pretrained)
@@ -45,7 +45,7 @@ help_message="Usage: ./run.sh --model_path PATH [--stage N] [--stop_stage N] [--
 . utils/parse_options.sh
 
 if [[ -n $id ]]; then export CUDA_VISIBLE_DEVICES=$id; fi
-if [[ -n $gtzan_root ]]; then corpus=gtzan; else corpus=band_${split}; fi
+if [[ -n $gtzan_root ]]; then corpus=gtzan; else corpus=band_${split//,/+}; fi
 data_dir=data/$corpus
 templates_dir=data/templates
 mkdir -p logs
