@@ -97,7 +97,7 @@ if [[ $stage -le 3 && $stop_stage -ge 3 ]]; then
 fi
 
 if [[ $stage -le 4 && $stop_stage -ge 4 ]]; then
-  echo "Stage 4: ${n_folds}-fold probes (PHALAR, chroma, window-mean chroma; literal and reduced labels)"
+  echo "Stage 4: ${n_folds}-fold probes (PHALAR, chroma, window-mean chroma) and report"
   $python_path local/probe.py --manifest $data_dir/manifest.json \
     --chroma_dir $data_dir/chroma_hop${hop_seconds}s --exp_dir $expdir --n_folds $n_folds \
     --epochs $epochs --dataset $corpus | tee logs/probe_${tag}.log

@@ -70,6 +70,16 @@ def run_recipe(workdir: Path, *args) -> subprocess.CompletedProcess:
     )
 
 
+def run_stage_script(workdir: Path, script: str, *args) -> subprocess.CompletedProcess:
+    """One ``local/`` stage script of a recipe copy, with this interpreter."""
+    return subprocess.run(
+        [sys.executable, f"local/{script}", *map(str, args)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+
+
 def test_beat_tracking_recipe_end_to_end(tmp_path, band_corpus, tiny_model):
     recipe = copy_recipe("beat_tracking", tmp_path)
     args = ["--data_root", band_corpus, "--model_path", tiny_model, "--tag", "t", *FAST]
@@ -145,11 +155,8 @@ def test_gtzan_track_list_counts_unreadable_files(tmp_path):
     corrupt.parent.mkdir(parents=True)
     corrupt.write_bytes(b"RIFF\x00\x00not a wav file")
     recipe = copy_recipe("beat_tracking", tmp_path)
-    result = subprocess.run(
-        [sys.executable, "local/prepare_data.py", "--gtzan_root", root, "--out_dir", "data/gtzan"],
-        cwd=recipe,
-        capture_output=True,
-        text=True,
+    result = run_stage_script(
+        recipe, "prepare_data.py", "--gtzan_root", root, "--out_dir", "data/gtzan"
     )
     assert result.returncode == 0, result.stderr
     assert f"{len(ids)} tracks, 1 unreadable" in result.stdout

@@ -1,7 +1,6 @@
 """The chord-probing recipe end to end on a tiny rendered band corpus with a tiny PHALAR."""
 
 import json
-import subprocess
 import sys
 
 import numpy as np
@@ -15,6 +14,7 @@ from test_beat_tracking import (
     band_corpus,
     copy_recipe,
     run_recipe,
+    run_stage_script,
     tiny_model,
 )  # noqa: F401
 
@@ -104,11 +104,8 @@ def test_guitarset_recordings_are_comp_takes_with_leadsheet_chords(tmp_path):
     root = tmp_path / "gs_data"
     make_guitarset(str(root))
     recipe = copy_recipe("chord_probing", tmp_path)
-    result = subprocess.run(
-        [sys.executable, "local/prepare_data.py", "--guitarset_root", root, "--out_dir", "data/gs"],
-        cwd=recipe,
-        capture_output=True,
-        text=True,
+    result = run_stage_script(
+        recipe, "prepare_data.py", "--guitarset_root", root, "--out_dir", "data/gs"
     )
     assert result.returncode == 0, result.stderr
     assert "1 recordings, 0 unreadable" in result.stdout

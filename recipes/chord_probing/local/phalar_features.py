@@ -1,8 +1,8 @@
 """Stage 3: frozen PHALAR frame embeddings (MODEL.md §15).
 
-One CQT per recording, ``window_seconds`` (4.8 s) windows every ``hop_seconds`` (20 ms) through the encoder
-(``PHALAR.embed_windows``, start-aligned, right LSP padding): frame i is the window starting at
-``frame_period * i``. Writes ``<exp_dir>/features/<track_id>.npz`` (``features``
+One CQT per recording, ``window_seconds`` (4.8 s) windows every ``hop_seconds`` (20 ms) through
+the encoder (``PHALAR.embed_windows``, start-aligned, right LSP padding): frame i is the window
+starting at ``frame_period * i``. Writes ``<exp_dir>/features/<track_id>.npz`` (``features``
 ``(n_frames, 2, dim)``, ``frame_period``); recordings already done are skipped. The encoder
 throughput (windows per second, embedding only) is printed and written to
 ``<exp_dir>/throughput.json``. Each file records the model it was made with, so that an

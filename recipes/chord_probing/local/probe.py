@@ -3,8 +3,8 @@
 For every feature set (``phalar``: CplxLinear(dim → 25) without bias, logits = real part;
 ``chroma``: nn.Linear(12 → 25); ``chroma_window``: the same chroma averaged over the
 ``window_seconds`` a PHALAR window spans, start-aligned — a control that shows how much of the gap
-between the two comes from the window length alone) and every label mapping (``literal``, the reference's, and
-``reduced``), a fresh probe per fold is trained with cross-entropy and RAdam, and scored on the
+between the two comes from the window length alone) and every label mapping (``literal``, the
+reference's, and ``reduced``), a fresh probe per fold is trained with cross-entropy and RAdam, and scored on the
 held-out recordings:
 
 - frame accuracy over the annotated frames (frames outside every chord segment are left out);
