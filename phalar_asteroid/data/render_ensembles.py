@@ -51,6 +51,25 @@ CHAMBER = {
     "trombone": 57,
     "tuba": 58,
 }
+# Other General MIDI programs of the same family that may voice each chamber instrument, so that
+# one instrument name does not always come with one sample set. The file names keep the name.
+CHAMBER_ALTERNATIVES = {
+    "violin": (110, 48, 49),
+    "viola": (48, 49),
+    "cello": (48, 49),
+    "double_bass": (32, 48),
+    "flute": (72, 74, 75),
+    "oboe": (69,),
+    "clarinet": (64, 66),
+    "saxophone": (64, 66, 67),
+    "bassoon": (69, 67),
+    "trumpet": (59, 61),
+    "horn": (61, 62),
+    "trombone": (61, 63),
+    "tuba": (58, 62),
+}
+# Chance that a chamber instrument is voiced by one of its alternatives instead of its own program.
+ALTERNATIVE_TIMBRE_PROBABILITY = 0.5
 # Soprano, alto, tenor, bass instruments of the fixed ensembles.
 ENSEMBLES = {
     "string": ("violin", "violin", "viola", "cello"),
@@ -134,26 +153,40 @@ def voice_registers(n_voices: int) -> list[int]:
     return [round(i * 3 / (n_voices - 1)) for i in range(n_voices)]
 
 
-def chamber_ensemble(n_voices: int, name: str, rng: np.random.Generator) -> list[Instrument]:
+def chamber_ensemble(
+    n_voices: int,
+    name: str,
+    rng: np.random.Generator,
+    timbre_rng: np.random.Generator | None = None,
+) -> list[Instrument]:
     """Instruments of a CocoChorales-style ensemble for a piece's voices.
 
     Args:
         n_voices: number of voices, top first.
         name: ``"string"``, ``"brass"``, ``"woodwind"`` or ``"random"``.
         rng: the track's random generator (used by the random ensemble).
+        timbre_rng: when given, each instrument name of the track is voiced, with probability
+            ``ALTERNATIVE_TIMBRE_PROBABILITY``, by one of its ``CHAMBER_ALTERNATIVES`` programs
+            (the same one for every voice of that name). A stream of its own, so that the draws
+            of everything else stay as they were.
 
     Returns:
         One instrument per voice.
     """
-    instruments = []
+    names = []
     for register in voice_registers(n_voices):
         if name == RANDOM_ENSEMBLE:
             choices = REGISTER_CHOICES[register]
-            instrument = choices[int(rng.integers(len(choices)))]
+            names.append(choices[int(rng.integers(len(choices)))])
         else:
-            instrument = ENSEMBLES[name][register]
-        instruments.append(Instrument(instrument, CHAMBER[instrument]))
-    return instruments
+            names.append(ENSEMBLES[name][register])
+    programs = {instrument: CHAMBER[instrument] for instrument in names}
+    if timbre_rng is not None:
+        for instrument in sorted(programs):
+            alternatives = CHAMBER_ALTERNATIVES[instrument]
+            if timbre_rng.random() < ALTERNATIVE_TIMBRE_PROBABILITY:
+                programs[instrument] = int(alternatives[timbre_rng.integers(len(alternatives))])
+    return [Instrument(instrument, programs[instrument]) for instrument in names]
 
 
 def band_instruments(n_voices: int, rng: np.random.Generator) -> list[Instrument]:

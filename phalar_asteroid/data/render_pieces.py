@@ -34,7 +34,7 @@ BAND_ENSEMBLE = "band"
 SCORE_SUFFIXES = (".mxl", ".xml", ".musicxml", ".krn")
 MAX_PARTS = 8
 # Separate random streams per purpose, all derived from the run seed.
-_TRACK_STREAM, _ENSEMBLE_STREAM, _DRAW_STREAM = 0, 1, 2
+_TRACK_STREAM, _ENSEMBLE_STREAM, _DRAW_STREAM, _TIMBRE_STREAM = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ class TrackPlan:
     def rng(self) -> np.random.Generator:
         """The track's own random generator, seeded from (run seed, track index)."""
         return np.random.default_rng([self.seed, _TRACK_STREAM, self.index])
+
+    def timbre_rng(self) -> np.random.Generator:
+        """The track's generator for alternative instrument programs (a stream of its own)."""
+        return np.random.default_rng([self.seed, _TIMBRE_STREAM, self.index])
 
 
 @lru_cache(maxsize=1)

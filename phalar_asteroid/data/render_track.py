@@ -124,7 +124,8 @@ def render_track(plan: TrackPlan, max_seconds: float | None = None) -> RenderedT
         parts.append((bass_instrument(rng), bass_part(voices[-1], piece.meter, rng)))
         parts.append((drum_kit(), drum_part(piece.meter, end, rng)))
     else:
-        parts = list(zip(chamber_ensemble(len(voices), plan.ensemble, rng), voices))
+        ensemble = chamber_ensemble(len(voices), plan.ensemble, rng, plan.timbre_rng())
+        parts = list(zip(ensemble, voices))
     performed = [
         (instrument, perform(notes, instrument, seconds_per_quarter, end, rng))
         for instrument, notes in parts

@@ -3,6 +3,8 @@
 import torch
 from asteroid.engine.system import System
 
+from .hard_negatives import HardNegativeSchedule, transpose_up
+
 
 def top1_accuracy(logits: torch.Tensor) -> torch.Tensor:
     """Fraction of rows whose largest logit is on the diagonal (the positive).
@@ -23,7 +25,8 @@ class ContrastiveSystem(System):
     Each step encodes ``cat(anchors, positives[, extras])`` in **one** model call (so that a
     batch-wide dB floor sees the whole batch, as in the reference), scores every anchor against
     every positive (and the extra negatives) with the model's training-form similarity, and
-    applies the loss to the ``(B, B + B_e)`` logits with targets on the diagonal.
+    applies the loss to the ``(B, B + B_e + B_t)`` logits with targets on the diagonal (``B_e``
+    extras from the data, ``B_t`` transposed positives).
 
     Logged: ``loss`` and ``acc`` (top-1 in-batch accuracy) per step; ``val_loss`` and
     ``val_acc`` per validation epoch, on the validation loader's fixed pairs. Checkpoints are
@@ -42,6 +45,15 @@ class ContrastiveSystem(System):
             draw per pair, shared by anchor and positive (models with ``mask_choices``).
         seed (int): seed of the per-step random draws (dropout, channel masks), which depend
             only on (seed, global step, rank) so that a resumed run draws the same ones.
+        transpose_fraction (float): share of the pairs whose positive, transposed up by a random
+            number of semitones in ``transpose_semitones``, joins the candidates as an extra
+            negative (training only). Needs a model with ``spectrogram`` /
+            ``embed_spectrogram`` and a whole number of bins per semitone (PHALAR's CQT).
+        transpose_semitones (tuple): smallest and largest transposition, in semitones.
+        hard_schedule (HardNegativeSchedule, optional): ramps the hard negatives in, both the
+            transposed ones and the batch's extras (same-track negatives): at weight w, a share
+            w of the extras and ``w * transpose_fraction`` of the pairs are used. None: all of
+            them from the first step.
 
     Shape:
         - batch: ``(anchors (B, T), positives (B, T)[, extras (B_e, T)])``
@@ -60,10 +72,36 @@ class ContrastiveSystem(System):
         config=None,
         random_channel_masks: bool = False,
         seed: int = 42,
+        transpose_fraction: float = 0.0,
+        transpose_semitones: tuple = (1, 11),
+        hard_schedule: HardNegativeSchedule = None,
     ):
         super().__init__(model, optimizer, loss_func, train_loader, val_loader, scheduler, config)
         self.random_channel_masks = random_channel_masks
         self.seed = seed
+        if not 0.0 <= transpose_fraction <= 1.0:
+            raise ValueError(f"transpose_fraction must lie in [0, 1], got {transpose_fraction}")
+        low, high = transpose_semitones
+        if not 1 <= low <= high:
+            raise ValueError(f"transpose_semitones must be 1 <= low <= high, got {(low, high)}")
+        self.transpose_fraction = transpose_fraction
+        self.transpose_semitones = (int(low), int(high))
+        self.hard_schedule = hard_schedule or HardNegativeSchedule()
+        self.bins_per_semitone = self._bins_per_semitone() if transpose_fraction > 0 else 0
+
+    def _bins_per_semitone(self) -> int:
+        args = self.model.get_model_args()
+        if args.get("frontend") != "cqt" or not hasattr(self.model, "embed_spectrogram"):
+            raise ValueError(
+                "transpose_fraction > 0 needs a model with a CQT front end (PHALAR), got "
+                f"{type(self.model).__name__} with frontend={args.get('frontend')!r}"
+            )
+        per_octave = args["bins_per_octave"]
+        if per_octave % 12:
+            raise ValueError(
+                f"transposition needs bins_per_octave divisible by 12, got {per_octave}"
+            )
+        return per_octave // 12
 
     def _step_seed(self) -> int:
         return (self.seed * 1_000_003 + self.global_step) * 1_009 + self.global_rank
@@ -85,7 +123,10 @@ class ContrastiveSystem(System):
         return torch.cat((pairs, pairs, extras)).to(self.device)
 
     def batch_logits(self, batch, train: bool = True) -> torch.Tensor:
-        """Embeds a batch in one call and returns its ``(B, B + B_e)`` training-form logits.
+        """Embeds a batch in one call and returns its ``(B, B + B_e + B_t)`` training-form logits.
+
+        ``B_e`` extras (same-track negatives) and ``B_t`` transposed positives are the hard
+        negatives in use at this step (see ``hard_schedule``); both are 0 outside training.
 
         Args:
             batch: ``(anchors, positives)`` or ``(anchors, positives, extras)``.
@@ -107,12 +148,31 @@ class ContrastiveSystem(System):
                 f"negatives {tuple(extras.shape)} must share their length"
             )
         n = len(anchors)
+        weight = self.hard_schedule.weight(self.global_step) if train else 1.0
+        extras = extras[: round(weight * len(extras))]
+        n_transposed = round(weight * self.transpose_fraction * n) if train else 0
         wav = torch.cat((anchors, positives, extras))
         if train and self.random_channel_masks:
             emb = self.model(wav, mask_choices=self._mask_choices(n, len(extras)))
+        elif n_transposed:
+            emb = self._embed_with_transposed(wav, n, n_transposed)
         else:
             emb = self.model(wav)
         return self.model.similarity(emb[:n], emb[n:])
+
+    def _embed_with_transposed(self, wav, n: int, n_transposed: int) -> torch.Tensor:
+        """Embeds ``wav`` plus ``n_transposed`` transposed positives, from one spectrogram pass.
+
+        The pairs and their semitone shifts are drawn from the step's seed, so a resumed run
+        draws the same ones.
+        """
+        gen = torch.Generator().manual_seed(self._step_seed())
+        pairs = torch.randperm(n, generator=gen)[:n_transposed]
+        low, high = self.transpose_semitones
+        semitones = torch.randint(low, high + 1, (n_transposed,), generator=gen)
+        spec = self.model.spectrogram(wav)
+        shifted = transpose_up(spec[n + pairs.to(spec.device)], semitones * self.bins_per_semitone)
+        return self.model.embed_spectrogram(torch.cat((spec, shifted)))
 
     def common_step(self, batch, batch_nb, train=True):
         """Loss of one batch; logs the top-1 accuracy (``acc`` or ``val_acc``).
@@ -125,6 +185,8 @@ class ContrastiveSystem(System):
         acc = top1_accuracy(logits.detach())
         if train:
             self.log("acc", acc, on_step=True, prog_bar=True, batch_size=len(logits))
+            # Candidates per anchor minus its positive: in-batch, same-track and transposed.
+            self.log("negatives", float(logits.shape[1] - 1), on_step=True, batch_size=len(logits))
         else:
             self.log(
                 "val_acc",

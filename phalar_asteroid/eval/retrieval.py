@@ -6,7 +6,9 @@ Top-1 accuracy comes with a 95 % normal interval over all queries of all seeds; 
 rank (MRR) is reported beside it.
 
 Every unique clip of a list is loaded and embedded once (:func:`embed_clips`); queries are then
-scored from the embeddings, in chunks of matched pairs.
+scored from the embeddings, in chunks of matched pairs. Two systems scored on the same queries
+are compared with an exact McNemar test on the queries where exactly one of them is right
+(:func:`paired_comparison`).
 """
 
 import math
@@ -15,6 +17,7 @@ from typing import Callable, Dict, Sequence
 
 import numpy as np
 import torch
+from scipy.stats import binomtest
 from tqdm import tqdm
 
 #: z of a two-sided 95 % normal interval.
@@ -76,6 +79,42 @@ def summarize_ranks(ranks, n_candidates) -> dict:
         "n_queries": int(ranks.size),
         "chance": float(np.mean(1.0 / n_candidates)),
         "mean_k": float(np.mean(n_candidates)),
+    }
+
+
+def paired_comparison(hits_a, hits_b) -> dict:
+    """Paired difference of two systems' top-1 outcomes on the same queries.
+
+    The difference of accuracies comes with the 95 % Wald interval of the mean paired
+    difference, and the two-sided p-value of the exact McNemar test: a binomial test of the
+    queries only A gets right against those only B gets right (p = 1 when there are none).
+
+    Args:
+        hits_a: boolean outcomes of system A, one per query.
+        hits_b: boolean outcomes of system B on the same queries, in the same order.
+
+    Returns:
+        dict: ``diff`` (accuracy of A minus B), ``ci95`` (half-width), ``p_value``,
+        ``a_only`` and ``b_only`` (discordant counts) and ``n_queries``.
+    """
+    a = np.asarray(hits_a, dtype=bool)
+    b = np.asarray(hits_b, dtype=bool)
+    if a.shape != b.shape or a.ndim != 1 or a.size == 0:
+        raise ValueError(
+            f"paired outcomes need two equal non-empty 1-D arrays, got {a.shape}, {b.shape}"
+        )
+    diff = a.astype(np.float64) - b.astype(np.float64)
+    a_only, b_only = int(np.sum(a & ~b)), int(np.sum(b & ~a))
+    discordant = a_only + b_only
+    p_value = binomtest(a_only, discordant, 0.5).pvalue if discordant else 1.0
+    spread = diff.std(ddof=1) if diff.size > 1 else 0.0
+    return {
+        "diff": float(diff.mean()),
+        "ci95": float(Z95 * spread / math.sqrt(diff.size)),
+        "p_value": float(p_value),
+        "a_only": a_only,
+        "b_only": b_only,
+        "n_queries": int(diff.size),
     }
 
 
@@ -210,8 +249,9 @@ def evaluate_list(scorer, embeddings: torch.Tensor, lists: dict, clip_index=None
             ``embeddings`` (when several lists share one embedding table).
 
     Returns:
-        dict: ``{str(K): summary}`` (see :func:`summarize_ranks`); queries whose effective K
-        is 1 (no distractor) are left out.
+        dict: ``{str(K): summary}`` (see :func:`summarize_ranks`) plus ``hits``, the 0/1
+        outcome of every scored query in list order (for :func:`paired_comparison`); queries
+        whose effective K is 1 (no distractor) are left out.
     """
     index = np.arange(len(lists["candidates"])) if clip_index is None else np.asarray(clip_index)
     results = {}
@@ -229,6 +269,7 @@ def evaluate_list(scorer, embeddings: torch.Tensor, lists: dict, clip_index=None
             [index[lists["distractors"][str(k)][i]] for i in keep],
         )
         results[str(k)] = summarize_ranks(ranks, effective[keep])
+        results[str(k)]["hits"] = (ranks == 1).astype(int).tolist()
     return results
 
 

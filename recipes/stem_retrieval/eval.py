@@ -30,6 +30,7 @@ from phalar_asteroid.eval.retrieval import (
     embed_clips,
     evaluate_in_batch,
     evaluate_list,
+    paired_comparison,
 )
 from phalar_asteroid.models.base import ContrastiveEncoder
 
@@ -104,6 +105,38 @@ def clip_table(lists_by_protocol: dict) -> tuple:
     return keys, maps
 
 
+def paired_tests(results: dict, headline: dict, learned: list) -> list:
+    """McNemar comparisons of every learned model against every other system, same queries.
+
+    Each model is taken in its headline form; a pair of learned models is compared once.
+
+    Returns:
+        list of dict: ``a``, ``b``, ``dataset``, ``protocol``, ``k`` and the fields of
+        :func:`~phalar_asteroid.eval.retrieval.paired_comparison`.
+    """
+    labels = list(results)
+    rows = []
+    for i, a in enumerate(labels):
+        if a not in learned:
+            continue
+        for b in labels:
+            if b == a or (b in learned and labels.index(b) < i):
+                continue
+            cells_a, cells_b = results[a][headline[a]], results[b][headline[b]]
+            for dataset in sorted(set(cells_a) & set(cells_b)):
+                for protocol in sorted(set(cells_a[dataset]) & set(cells_b[dataset])):
+                    if protocol == "in-batch":
+                        continue
+                    for k, cell in cells_a[dataset][protocol].items():
+                        other = cells_b[dataset][protocol].get(k)
+                        if other is None:
+                            continue
+                        stats = paired_comparison(cell["hits"], other["hits"])
+                        rows.append(dict(a=a, b=b, dataset=dataset, protocol=protocol, k=int(k)))
+                        rows[-1].update(stats)
+    return rows
+
+
 def main(args):
     device = "cuda" if args.use_gpu and torch.cuda.is_available() else "cpu"
     scorers, headline, info = {}, {}, {}
@@ -171,7 +204,13 @@ def main(args):
 
     for label, total in seconds.items():
         info[label]["embed_seconds_per_clip"] = total / max(1, n_embedded)
-    final = {"headline_form": headline, "models": info, "results": results}
+    learned = [label for label in info if "exp_dir" in info[label]]
+    final = {
+        "headline_form": headline,
+        "models": info,
+        "results": results,
+        "paired": paired_tests(results, headline, learned),
+    }
     write_json_atomic(final, os.path.join(args.out_dir, "final_metrics.json"), indent=1)
     for label, meta in info.items():
         if "exp_dir" in meta:

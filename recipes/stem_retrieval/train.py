@@ -25,7 +25,11 @@ from phalar_asteroid.data.datasets import Manifest
 from phalar_asteroid.data.datasets.common import write_json_atomic
 from phalar_asteroid.data.lists import ListPairDataset, load_lists
 from phalar_asteroid.data.pairs import PairDataModule, RandomCropCollate
-from phalar_asteroid.engine import ContrastiveSystem, make_contrastive_optimizer
+from phalar_asteroid.engine import (
+    ContrastiveSystem,
+    HardNegativeSchedule,
+    make_contrastive_optimizer,
+)
 from phalar_asteroid.engine.callbacks import TimeToAccuracy
 from phalar_asteroid.engine.sampler import ResumableEpochSampler
 from phalar_asteroid.losses import InfoNCELoss
@@ -156,6 +160,7 @@ def main(conf):
     model = build_model(conf)
     optimizer = make_contrastive_optimizer(model, **conf["optim"])
     is_cocola = conf["model"]["arch"] == "COCOLA"
+    negatives = conf["negatives"]
     system = ContrastiveSystem(
         model=model,
         optimizer=optimizer,
@@ -167,6 +172,14 @@ def main(conf):
         and conf["cocola"]["features"] == "hpss"
         and conf["cocola"]["random_channel_masks"],
         seed=t["seed"],
+        transpose_fraction=negatives["transpose_fraction"],
+        transpose_semitones=(
+            negatives["transpose_min_semitones"],
+            negatives["transpose_max_semitones"],
+        ),
+        hard_schedule=HardNegativeSchedule(
+            negatives["hard_start_step"], negatives["hard_ramp_steps"]
+        ),
     )
 
     ckpt_dir = os.path.join(exp_dir, "checkpoints")

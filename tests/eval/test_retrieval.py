@@ -13,6 +13,7 @@ from phalar_asteroid.eval.retrieval import (
     embed_clips,
     evaluate_in_batch,
     evaluate_list,
+    paired_comparison,
     positive_ranks,
     summarize_ranks,
 )
@@ -143,3 +144,40 @@ def test_chroma_baseline_prefers_the_same_harmony():
     assert scores[0] == pytest.approx(1.0, abs=1e-5)
     assert scores[1] > scores[2]  # C and G under C major beat C#
     assert torch.allclose(base.pair_scores(emb[[0, 0]], emb[[1, 2]]), scores[1:])
+
+
+def test_paired_comparison_on_hand_made_outcomes():
+    a = [1, 1, 1, 0, 1]
+    b = [0, 1, 0, 0, 0]
+    out = paired_comparison(a, b)
+    assert (out["a_only"], out["b_only"], out["n_queries"]) == (3, 0, 5)
+    assert out["diff"] == pytest.approx(0.6)
+    # Paired differences (1, 0, 1, 0, 1): sample sd sqrt(0.3), Wald half-width 1.96 sd / sqrt(5).
+    assert out["ci95"] == pytest.approx(1.959963984540054 * 0.3**0.5 / 5**0.5)
+    assert out["p_value"] == pytest.approx(0.25)  # exact McNemar: 3 of 3 discordant, two-sided
+    swapped = paired_comparison(b, a)
+    assert swapped["diff"] == pytest.approx(-0.6) and swapped["p_value"] == pytest.approx(0.25)
+
+
+def test_paired_comparison_without_discordant_queries_and_bad_input():
+    assert paired_comparison([1, 0, 1], [1, 0, 1])["p_value"] == 1.0
+    with pytest.raises(ValueError, match="equal non-empty"):
+        paired_comparison([1, 0], [1])
+
+
+def test_evaluate_list_keeps_per_query_hits_for_paired_tests():
+    lists = {
+        "ks": [2],
+        "candidates": [{}] * 4,
+        "queries": [{"anchor": 0, "positive": 1}, {"anchor": 2, "positive": 3}],
+        "distractors": {"2": [[3], [1]]},
+        "effective_k": {"2": [2, 2]},
+    }
+
+    class DotScorer:
+        def pair_scores(self, q, c):
+            return (q * c).sum(-1)
+
+    emb = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    # Query 0: positive 1 (score 1) beats distractor 3 (0); query 1: positive 3 (0) loses to 1.
+    assert evaluate_list(DotScorer(), emb, lists)["2"]["hits"] == [1, 0]

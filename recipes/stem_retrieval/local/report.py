@@ -51,12 +51,36 @@ def _cost_table(final: dict) -> list:
     return lines + [""]
 
 
+def _paired_table(final: dict) -> list:
+    """Markdown lines: every learned model against every other system on the same queries."""
+    rows = final.get("paired", [])
+    if not rows:
+        return []
+    head = ["A", "B", "dataset", "protocol", "K", "A − B (points)", "only A / only B", "McNemar p"]
+    lines = ["### Paired tests (same queries)", "", "| " + " | ".join(head) + " |"]
+    lines.append("|" + "---|" * len(head))
+    for r in rows:
+        cells = [
+            r["a"],
+            r["b"],
+            r["dataset"],
+            r["protocol"],
+            str(r["k"]),
+            f"{100 * r['diff']:+.1f} ± {100 * r['ci95']:.1f}",
+            f"{r['a_only']} / {r['b_only']}",
+            f"{r['p_value']:.2g}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def write_table(final: dict, path: str) -> str:
     """Writes the results as markdown tables (one per dataset and protocol).
 
     Rows are the models in their headline form, then learned models in their other form.
     Cells give top-1 accuracy in % with the 95 % interval half-width; MRR is at the largest K.
-    A last table gives each model's training and evaluation cost.
+    Then the paired tests (exact McNemar, :func:`paired_comparison`) and each model's training
+    and evaluation cost.
 
     Args:
         final (dict): content of ``final_metrics.json``.
@@ -110,6 +134,7 @@ def write_table(final: dict, path: str) -> str:
             + [""]
         )
         lines += ["| " + " | ".join(chance_row) + " |", ""]
+    lines += _paired_table(final)
     lines += _cost_table(final)
     text = "\n".join(lines)
     with open(path + ".tmp", "w") as fhandle:
