@@ -1,8 +1,9 @@
 """Training augmentations of a pair (MODEL.md §11.3, with proper noise colours).
 
-Order: one random gain shared by anchor and positive, then, independently for each side, white,
-pink, brown, band-limited and transient noise, each with its own probability and SNR. The SNR is
-relative to the RMS of the signal it is added to, so a silent signal receives no noise.
+Order: one random gain shared by anchor and positive, then, independently for each side, the
+recording chain of :mod:`.recording` (off by default) and white, pink, brown, band-limited and
+transient noise, each with its own probability and SNR. The SNR is relative to the RMS of the
+signal it is added to, so a silent signal receives no noise.
 """
 
 from dataclasses import dataclass
@@ -10,10 +11,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import butter, sosfilt
 
+from .recording import RecordingConfig, recording_chain
+
 
 @dataclass
-class AugmentConfig:
+class AugmentConfig(RecordingConfig):
     """Probabilities and ranges of the augmentations (all scalars, so a YAML conf can set them).
+
+    The recording chain's fields are inherited from :class:`~.recording.RecordingConfig` (all
+    off by default); the noise fields follow.
 
     Args:
         gain_db (float): gain drawn in U(-gain_db, gain_db) dB, shared by both sides.
@@ -185,7 +191,7 @@ def augment_pair(
     rng: np.random.Generator,
     sample_rate: int = 16000,
 ) -> tuple:
-    """Shared random gain, then independent noises on each side.
+    """Shared random gain, then an independent recording chain and noises on each side.
 
     Args:
         anchor (np.ndarray): anchor submix, shape (T,).
@@ -198,6 +204,10 @@ def augment_pair(
         tuple: ``(anchor, positive)``, float32 arrays of shape (T,).
     """
     gain = np.float32(10.0 ** (rng.uniform(-config.gain_db, config.gain_db) / 20.0))
-    anchor = add_noises(anchor * gain, config, rng, sample_rate)
-    positive = add_noises(positive * gain, config, rng, sample_rate)
+    anchor, positive = anchor * gain, positive * gain
+    if config.enabled:
+        anchor = recording_chain(anchor, config, rng, sample_rate)
+        positive = recording_chain(positive, config, rng, sample_rate)
+    anchor = add_noises(anchor, config, rng, sample_rate)
+    positive = add_noises(positive, config, rng, sample_rate)
     return anchor.astype(np.float32), positive.astype(np.float32)

@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 from .augment import AugmentConfig, augment_pair
+from .recording import bleed_stems
 from .datasets.audio import SILENCE_DB, load_stems, rms_db, window_frames
 from .datasets.manifest import Manifest
 
@@ -236,6 +237,8 @@ class StemPairDataset(Dataset):
                 f"no window with 2 active stems found; using all stems of {track['track_id']}"
             )
             active = list(range(len(audio)))
+        if self.augment is not None:
+            audio = bleed_stems(audio, self.augment, rng)
         anchor_idx, positive_idx = draw_subsets(active, rng)
         anchor, positive = audio[anchor_idx].sum(axis=0), audio[positive_idx].sum(axis=0)
         if self.augment is not None:

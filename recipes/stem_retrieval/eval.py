@@ -8,10 +8,14 @@ training form; COCOLA with both too (its headline uses the form named in its con
 
 Writes ``<out_dir>/final_metrics.json``, ``<out_dir>/results.md``,
 ``<out_dir>/accuracy_vs_k.png`` and each model's own ``<exp_dir>/final_metrics.json``.
+
+Embeddings are kept in ``<out_dir>/embeddings/<dataset>/<label>.pt``, keyed by the clip table
+and the scorer (a model's checkpoint bytes), so a rerun with one more model embeds only that one.
 """
 
 import argparse
 import glob
+import hashlib
 import json
 import os
 import sys
@@ -137,6 +141,38 @@ def paired_tests(results: dict, headline: dict, learned: list) -> list:
     return rows
 
 
+def clips_fingerprint(clips: list, seconds: float, sample_rate: int) -> str:
+    """Digest of a clip table: the same clips, length and rate give the same embeddings."""
+    text = json.dumps({"clips": clips, "seconds": seconds, "rate": sample_rate}, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def scorer_fingerprint(label: str, info: dict) -> str:
+    """Digest of what produces a scorer's embeddings: its checkpoint bytes, or its name."""
+    if "exp_dir" not in info:
+        return label
+    with open(os.path.join(info["exp_dir"], "best_model.pth"), "rb") as fhandle:
+        return hashlib.sha1(fhandle.read()).hexdigest()
+
+
+def cached_embeddings(path: str, clips_key: str, scorer_key: str):
+    """``(embeddings, seconds)`` saved for exactly these clips and scorer, else None."""
+    if not os.path.isfile(path):
+        return None
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if saved["clips"] != clips_key or saved["scorer"] != scorer_key:
+        return None
+    return saved["embeddings"], float(saved["seconds"])
+
+
+def save_embeddings(path: str, embeddings, seconds: float, clips_key: str, scorer_key: str):
+    """Writes the cache entry under a temporary name, then renames it."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    entry = {"clips": clips_key, "scorer": scorer_key, "embeddings": embeddings, "seconds": seconds}
+    torch.save(entry, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
 def main(args):
     device = "cuda" if args.use_gpu and torch.cuda.is_available() else "cpu"
     scorers, headline, info = {}, {}, {}
@@ -174,14 +210,31 @@ def main(args):
         by_id = manifest.by_id()
         first = next(iter(lists.values()))
         clips, maps = clip_table(lists)
-        embeddings = embed_clips(
-            lambda i: load_candidate(by_id, clips[i], first["seconds"], first["sample_rate"]),
-            len(clips),
-            scorers,
-            batch_size=args.batch_size,
-            desc=f"{dataset}: {len(clips)} clips",
-            seconds=seconds,
-        )
+        clips_key = clips_fingerprint(clips, first["seconds"], first["sample_rate"])
+        keys = {label: scorer_fingerprint(label, info[label]) for label in scorers}
+        paths = {l: os.path.join(args.out_dir, "embeddings", dataset, f"{l}.pt") for l in scorers}
+        embeddings, todo = {}, {}
+        for label, scorer in scorers.items():
+            cached = cached_embeddings(paths[label], clips_key, keys[label])
+            if cached is None:
+                todo[label] = scorer
+            else:
+                embeddings[label] = cached[0]
+                seconds[label] = seconds.get(label, 0.0) + cached[1]
+        if todo:
+            spent = {}
+            fresh = embed_clips(
+                lambda i: load_candidate(by_id, clips[i], first["seconds"], first["sample_rate"]),
+                len(clips),
+                todo,
+                batch_size=args.batch_size,
+                desc=f"{dataset}: {len(clips)} clips, {len(todo)} scorers",
+                seconds=spent,
+            )
+            for label, emb in fresh.items():
+                save_embeddings(paths[label], emb, spent[label], clips_key, keys[label])
+                seconds[label] = seconds.get(label, 0.0) + spent[label]
+            embeddings.update(fresh)
         n_embedded += len(clips)
         for label, scorer in scorers.items():
             forms = {"plain": scorer}

@@ -23,7 +23,7 @@ stage=0       # Controls from which stage to start
 stop_stage=4  # Last stage to run
 tag=""        # Experiment tag; default "<preset>_<dataset>" so that re-runs resume it
 id=$CUDA_VISIBLE_DEVICES  # GPUs to use (CUDA_VISIBLE_DEVICES); empty keeps the environment's
-preset=paper  # paper | quick | harmony (overlays local/presets/<preset>.yml)
+preset=paper  # paper | quick | harmony | device (overlays local/presets/<preset>.yml)
 
 # Data
 dataset=embedded       # embedded | moisesdb | slakh | cocochorales | mixed
@@ -65,11 +65,16 @@ case $preset in
              "${val_queries:=128}" "${same_track:=false}" "${same_track_seeds:=0}" \
              "${same_track_ks:=8}" "${same_track_queries:=512}"
            [[ $ablations == preset ]] && ablations="" ;;
+  # The prepared GPU run (local/device_run.sh): harmony's corpus and lists, the paper's model.
+  device) : "${embedded_tracks:=480}" "${embedded_seconds:=30}" "${seeds:=0}" "${n_queries:=512}" \
+            "${val_queries:=128}" "${same_track:=false}" "${same_track_seeds:=0}" \
+            "${same_track_ks:=8}" "${same_track_queries:=512}"
+          [[ $ablations == preset ]] && ablations="" ;;
   paper) : "${embedded_tracks:=200}" "${embedded_seconds:=120}" "${seeds:=0,1,2}" \
            "${n_queries:=1024}" "${val_queries:=256}" "${same_track:=false}" \
            "${same_track_seeds:=0,1,2}" "${same_track_ks:=8,16,64}" "${same_track_queries:=1024}"
          [[ $ablations == preset ]] && ablations="" ;;
-  *) echo "Unknown preset $preset (quick | paper | harmony)"; exit 1 ;;
+  *) echo "Unknown preset $preset (quick | paper | harmony | device)"; exit 1 ;;
 esac
 [[ $ablations == none ]] && ablations=""
 [[ -f local/presets/$preset.yml ]] || { echo "Missing local/presets/$preset.yml"; exit 1; }

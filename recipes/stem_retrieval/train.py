@@ -66,7 +66,9 @@ def read_manifests(data_dir: str, names, split: str) -> dict:
 def make_loaders(conf: dict, data_dir: str, names) -> tuple:
     """Training loader (resumable, rank-sharded) and the fixed validation loader."""
     d, seed = conf["data"], conf["training"]["seed"]
-    augment = AugmentConfig(**{k: v for k, v in conf["augment"].items() if k != "augment"})
+    augment = AugmentConfig(
+        **{k: v for k, v in conf["augment"].items() if k != "augment"}, **conf["recording"]
+    )
     augment = augment if conf["augment"]["augment"] else None
     train = read_manifests(data_dir, names, "train")
     if not train:

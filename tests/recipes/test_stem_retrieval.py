@@ -209,6 +209,24 @@ def test_recipe_stages_resume(recipe_run):
     assert lists.stat().st_mtime_ns == before
 
 
+def test_evaluation_reuses_cached_embeddings(recipe_run):
+    """A rerun of stage 4 embeds nothing again and reproduces every number."""
+    root, _ = recipe_run
+    evaldir = root / "exp/eval_quick_embedded"
+    cache = sorted((evaldir / "embeddings/cocochorales").glob("*.pt"))
+    assert [p.stem for p in cache] == sorted(
+        ["chroma_corr", "onset_corr"]
+        + [f"{m}_quick_embedded" for m in ("cocola", "phalar", "phalar-avg")]
+    )
+    before = json.loads((evaldir / "final_metrics.json").read_text())["results"]
+    options = "--stage 4 --stop_stage 4 --preset quick --embedded_flavour chorale"
+    cmd = ["bash", "run.sh", *options.split(), "--python_path", sys.executable]
+    out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "scorers" not in out.stderr  # no embedding progress bar: everything came from cache
+    assert json.loads((evaldir / "final_metrics.json").read_text())["results"] == before
+
+
 def _beat_track(folder, seconds=16.0, rate=16000, bar=2.0):
     """Three stems with one note per beat (4/4, a bar every ``bar`` s) and a beats file."""
     import numpy as np
@@ -267,3 +285,51 @@ def test_eval_names_an_unknown_model(tmp_path):
         torch.save({"model_name": name, "state_dict": {}}, tmp_path / "best_model.pth")
         with pytest.raises(ValueError, match=f"best_model.pth holds '{name}', not a contrastive"):
             evaluation.load_model(str(tmp_path))
+
+
+def test_recipe_paired_tests(recipe_run):
+    root, _ = recipe_run
+    final = json.loads((root / "exp/eval_quick_embedded/final_metrics.json").read_text())
+    pairs = {(r["a"], r["b"]) for r in final["paired"]}
+    learned = [f"{m}_quick_embedded" for m in ("cocola", "phalar", "phalar-avg")]
+    for a in learned:
+        assert {(a, "onset_corr"), (a, "chroma_corr")} <= pairs
+    assert len(pairs & {(learned[0], learned[1]), (learned[1], learned[0])}) == 1  # once a pair
+    for r in final["paired"]:
+        assert 0.0 <= r["p_value"] <= 1.0 and r["a_only"] + r["b_only"] <= r["n_queries"]
+    table = (root / "exp/eval_quick_embedded/results.md").read_text()
+    assert "### Paired tests (same queries)" in table
+
+
+def test_device_run_on_cpu_with_a_tiny_budget(recipe_run, tmp_path):
+    """The prepared GPU script, end to end on the CPU: every output in one folder.
+
+    It runs in the recipe run's folder, on its corpus and lists (same render settings), so
+    stages 0 and 1 find everything done, as a rerun after a cut-off would.
+    """
+    root, _ = recipe_run
+    out = tmp_path / "out"
+    run_args = "--embedded_flavour chorale --embedded_seconds 6 --eval_use_gpu 0"
+    cmd = ["bash", "local/device_run.sh", str(out), "--python", sys.executable, "--workers", "1"]
+    cmd += ["--scratch", str(root), "--embedded_tracks", "13"]
+    cmd += ["--train_minutes", "0.5", "--run_args", run_args, "--train_args", TINY]
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for name in (
+        "best_model.pth",
+        "conf.yml",
+        "train_summary.json",
+        "learning_curves.csv",
+        "final_metrics.json",
+        "results.md",
+        "accuracy_vs_k.png",
+        "train.log",
+    ):
+        assert (out / name).is_file(), name
+    timings = json.loads((out / "timings.json").read_text())
+    assert set(timings["step_seconds"]) == {"render", "lists", "train", "eval"}
+    assert timings["global_step"] == 2 and timings["train_pairs_per_second"] > 0
+    assert timings["device"] == "cpu" and timings["eval_clips_per_second"] > 0
+    conf = (out / "conf.yml").read_text()
+    assert "transpose_fraction: 0.5" in conf and "same_track_fraction: 0.5" in conf
+    assert 'tracks_skipped": 13' in (out / "render.log").read_text()

@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from phalar_asteroid.data.augment import add_noises, augment_pair
+from phalar_asteroid.data.recording import bleed_stems, recording_chain
 from phalar_asteroid.data.datasets.audio import SILENCE_DB, load_stems, rms_db
 from phalar_asteroid.data.datasets.common import load_beats
 from phalar_asteroid.data.pairs import (
@@ -135,6 +136,8 @@ class SameTrackPairDataset(Dataset):
                 break
         else:
             active = list(range(len(audio)))
+        if self.augment is not None:
+            audio = bleed_stems(audio, self.augment, rng)
         anchor_idx, positive_idx = draw_subsets(active, rng)
         anchor, positive = audio[anchor_idx].sum(axis=0), audio[positive_idx].sum(axis=0)
         extra = np.zeros(0, dtype=np.float32)
@@ -151,7 +154,10 @@ class SameTrackPairDataset(Dataset):
             anchor, positive = augment_pair(anchor, positive, self.augment, rng, self.sample_rate)
             if len(extra):
                 gain = 10.0 ** (rng.uniform(-self.augment.gain_db, self.augment.gain_db) / 20.0)
-                extra = add_noises(extra * np.float32(gain), self.augment, rng, self.sample_rate)
+                extra = extra * np.float32(gain)
+                if self.augment.enabled:
+                    extra = recording_chain(extra, self.augment, rng, self.sample_rate)
+                extra = add_noises(extra, self.augment, rng, self.sample_rate)
         return (
             torch.from_numpy(np.ascontiguousarray(anchor, dtype=np.float32)),
             torch.from_numpy(np.ascontiguousarray(positive, dtype=np.float32)),
