@@ -45,19 +45,20 @@ def load_model(name_or_path: str, device: str = None) -> LoadedModel:
     """Loads a checkpoint file or a shipped checkpoint name for inference.
 
     Args:
-        name_or_path (str): path to a ``serialize()`` package, or a name in
-            ``phalar_asteroid/pretrained/``.
+        name_or_path (str): path to a ``serialize()`` package, a name in
+            ``phalar_asteroid/pretrained/``, a URL or a Hugging Face hub id.
         device (str, optional): torch device; cuda when available by default.
 
     Returns:
         LoadedModel: the model in eval mode and its checkpoint fingerprint.
 
     Raises:
-        CliError: unknown name, unreadable or corrupt file, or not a contrastive encoder.
+        CliError: unknown name, failed download, unreadable or corrupt file, or not a
+            contrastive encoder.
     """
     try:
         path = resolve_pretrained(name_or_path)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ConnectionError) as err:
         if name_or_path == DEFAULT_MODEL:
             raise CliError(
                 f"the default model {DEFAULT_MODEL!r} is not shipped with this installation "

@@ -1,8 +1,30 @@
-"""Constant-Q transform as an Asteroid filterbank (MODEL.md §3.2)."""
+"""Constant-Q transform as an Asteroid filterbank."""
+
+from typing import Optional
 
 import numpy as np
 import torch
 from asteroid_filterbanks.enc_dec import Filterbank
+
+#: Default hop in samples (10 ms at 16 kHz).
+DEFAULT_STRIDE = 160
+
+
+# Scripted when traced, as asteroid-filterbanks' own shape helpers: a trace would otherwise fix
+# the input's rank (eager indexing records the resolved, positive axis).
+@torch.jit.script_if_tracing
+def reflect_pad_time(wav: torch.Tensor, pad: int) -> torch.Tensor:
+    """Reflect-pads the last axis of a tensor of any rank by ``pad`` on both sides."""
+    shape = list(wav.shape)
+    padded = torch.nn.functional.pad(wav.reshape(-1, 1, shape[-1]), [pad, pad], mode="reflect")
+    return padded.reshape(shape[:-1] + [padded.shape[-1]])
+
+
+@torch.jit.script_if_tracing
+def stacked_magnitude(spec: torch.Tensor, n_bins: int) -> torch.Tensor:
+    """Magnitude of ``(*, 2 * n_bins, frames)`` real-then-imaginary rows, ``(*, n_bins, frames)``."""
+    re, im = spec.narrow(-2, 0, n_bins), spec.narrow(-2, n_bins, n_bins)
+    return torch.sqrt(re.pow(2) + im.pow(2))
 
 
 class CQTFB(Filterbank):
@@ -13,7 +35,8 @@ class CQTFB(Filterbank):
     centred in a common frame of ``kernel_size`` samples. ``filters()`` returns the real parts,
     then the imaginary parts (Asteroid's stacking convention), so ``Encoder(CQTFB())`` works.
     ``pre_analysis`` reflect-pads by ``kernel_size // 2`` and ``post_analysis`` returns the
-    magnitude times :math:`\sqrt{l_k}` ("librosa" normalisation).
+    magnitude times :math:`\sqrt{l_k}` ("librosa" normalisation). Both act on the last axes
+    only, so ``Encoder(CQTFB())`` takes every rank Asteroid's encoders take, traced or not.
 
     ``Encoder`` convolves with the full 32,768-tap kernels, about 91 % of which is zeros for the
     higher bins. :meth:`analysis` gives the same output with every group of bins cropped to its
@@ -24,7 +47,8 @@ class CQTFB(Filterbank):
             rows); derived from ``n_bins`` when omitted.
         kernel_size (int, optional): checked against the kernel frame nnAudio derives (32,768
             for the defaults); derived when omitted.
-        stride (int): hop in samples (160 = 10 ms at 16 kHz).
+        stride (int, optional): hop in samples; None (what ``make_enc_dec`` passes when a config
+            leaves it out) means 160, 10 ms at 16 kHz.
         sample_rate (float): sample rate in Hz.
         n_bins (int, optional): number of CQT bins (96 when neither it nor ``n_filters`` is
             given).
@@ -37,14 +61,16 @@ class CQTFB(Filterbank):
 
     Shape:
         - ``Encoder(CQTFB())`` input: :math:`(batch, 1, time)`, output
-          :math:`(batch, n\_bins, time // hop + 1)`.
+          :math:`(batch, n\_bins, time // hop + 1)`; as for Asteroid's encoders, :math:`(time,)`
+          gives :math:`(n\_bins, frames)` and :math:`(*, chan, time)` with ``chan > 1`` gives
+          :math:`(*, chan, n\_bins, frames)`.
     """
 
     def __init__(
         self,
         n_filters: int = None,
         kernel_size: int = None,
-        stride: int = 160,
+        stride: Optional[int] = None,
         sample_rate: float = 16000.0,
         n_bins: int = None,
         bins_per_octave: int = 12,
@@ -69,6 +95,7 @@ class CQTFB(Filterbank):
                 f"kernel_size={kernel_size} does not match the CQT kernel frame {frame} implied by "
                 f"fmin={fmin}, filter_scale={filter_scale} and sample_rate={sample_rate}"
             )
+        stride = DEFAULT_STRIDE if stride is None else stride
         super().__init__(2 * n_bins, int(frame), stride=stride, sample_rate=sample_rate)
         self.n_feats_out = n_bins
         self.n_bins = n_bins
@@ -110,14 +137,10 @@ class CQTFB(Filterbank):
                 f"CQT input needs more than {pad} samples ({pad / self.sample_rate:.3f} s) for "
                 f"its reflect padding, got {wav.shape[-1]}"
             )
-        shape = wav.shape
-        padded = torch.nn.functional.pad(wav.reshape(-1, 1, shape[-1]), (pad, pad), mode="reflect")
-        return padded.reshape(*shape[:-1], padded.shape[-1])
+        return reflect_pad_time(wav, pad)
 
     def post_analysis(self, spec: torch.Tensor) -> torch.Tensor:
-        n = self.n_bins
-        re, im = spec[..., :n, :], spec[..., n:, :]
-        return torch.sqrt(re.pow(2) + im.pow(2)) * torch.sqrt(self.lengths).unsqueeze(-1)
+        return stacked_magnitude(spec, self.n_bins) * torch.sqrt(self.lengths).unsqueeze(-1)
 
     def analysis(self, wav: torch.Tensor) -> torch.Tensor:
         """CQT magnitude with each group of bins convolved over its own support only.

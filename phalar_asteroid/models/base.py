@@ -1,6 +1,7 @@
 """Shared interface of the contrastive encoders: input checks, scoring, serialisation."""
 
 import os
+import re
 
 import numpy as np
 import torch
@@ -26,28 +27,108 @@ def software_versions() -> dict:
     }
 
 
-def resolve_pretrained(name_or_path: str) -> str:
-    """Maps a shipped checkpoint name (``phalar_asteroid/pretrained/<name>.pth``) to its path.
+#: A Hugging Face hub model id, ``owner/name`` with an optional ``@revision``.
+HUB_ID = re.compile(r"[\w.-]+/[\w.-]+(@[\w./-]+)?")
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt")
+
+
+def default_cache_dir() -> str:
+    """Asteroid's model cache (``$ASTEROID_CACHE``, else ``~/.cache/torch/asteroid``)."""
+    from asteroid.utils.hub_utils import get_cache_dir
+
+    return get_cache_dir()
+
+
+def _download_url(url: str, cache_dir: str) -> str:
+    """The cached copy of ``url`` (Asteroid's cache layout), downloading it if absent."""
+    from asteroid.utils.hub_utils import url_to_filename
+
+    path = os.path.join(cache_dir, url_to_filename(url), "model.pth")
+    if not os.path.isfile(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        torch.hub.download_url_to_file(url, path, progress=False)
+    return path
+
+
+def _download_hub(model_id: str, cache_dir: str) -> str:
+    """The cached model file of a Hugging Face hub id, from the network or else the cache."""
+    import huggingface_hub
+
+    repo_id, _, revision = model_id.partition("@")
+    kwargs = dict(
+        repo_id=repo_id,
+        filename=huggingface_hub.PYTORCH_WEIGHTS_NAME,
+        cache_dir=cache_dir,
+        revision=revision or None,
+        library_name="phalar_asteroid",
+    )
+    try:
+        return huggingface_hub.hf_hub_download(**kwargs)
+    except Exception as err:  # network errors vary with the transport: fall back to the cache
+        try:
+            return huggingface_hub.hf_hub_download(**kwargs, local_files_only=True)
+        except Exception:
+            raise err from None
+
+
+def resolve_pretrained(name_or_path: str, cache_dir: str = None) -> str:
+    """Maps a model reference to a local file, downloading it into the cache if needed.
+
+    Accepted, in this order: a file path; the name of a checkpoint shipped in the package
+    (``phalar_asteroid/pretrained/<name>.pth``); an ``http(s)://`` URL; a Hugging Face hub id
+    (``owner/name`` or ``owner/name@revision``), as Asteroid's ``cached_download`` accepts. A
+    downloaded file is kept in ``cache_dir`` and used from there without the network.
 
     Args:
-        name_or_path (str): a file path, or the name of a checkpoint shipped in the package.
+        name_or_path (str): file path, shipped name, URL or hub id.
+        cache_dir (str, optional): download cache; Asteroid's (:func:`default_cache_dir`) by
+            default.
 
     Returns:
         str: an existing file path.
+
+    Raises:
+        FileNotFoundError: no such file or shipped name, and not a URL or hub id.
+        ConnectionError: a URL or hub id that cannot be downloaded and is not in the cache.
     """
     if os.path.isfile(name_or_path):
         return name_or_path
     shipped = os.path.join(PRETRAINED_DIR, f"{name_or_path}.pth")
     if os.path.isfile(shipped):
         return shipped
+    if name_or_path.startswith("https://huggingface.co/"):
+        name_or_path = name_or_path[len("https://huggingface.co/") :]
+    is_url = name_or_path.startswith(("http://", "https://"))
+    is_hub = HUB_ID.fullmatch(name_or_path) and not name_or_path.endswith(CHECKPOINT_SUFFIXES)
+    if is_url or is_hub:
+        cache_dir = default_cache_dir() if cache_dir is None else cache_dir
+        try:
+            if is_url:
+                return _download_url(name_or_path, cache_dir)
+            return _download_hub(name_or_path, cache_dir)
+        except Exception as err:
+            raise ConnectionError(
+                f"Cannot download {name_or_path!r} and no copy is cached in {cache_dir} "
+                f"({type(err).__name__}: {err}). Connect to the network once, or pass a local "
+                "file."
+            ) from err
     available = (
         sorted(f[:-4] for f in os.listdir(PRETRAINED_DIR) if f.endswith(".pth"))
         if os.path.isdir(PRETRAINED_DIR)
         else []
     )
     raise FileNotFoundError(
-        f"No model file or shipped checkpoint named {name_or_path!r} (shipped: {available})"
+        f"No model file, shipped checkpoint, URL or hub id {name_or_path!r} (shipped: "
+        f"{available})"
     )
+
+
+# Scripted when traced: traced shape reads record the resolved, positive axis, so a trace from
+# (batch, time) would read the length of (batch, 1, time) from its channel axis.
+@torch.jit.script_if_tracing
+def mono_batch(wav: torch.Tensor) -> torch.Tensor:
+    """``(batch, time)`` or ``(batch, 1, time)`` waveforms as ``(batch, time)``."""
+    return wav.reshape(-1, wav.shape[-1])
 
 
 class ContrastiveEncoder(BaseModel):
@@ -55,6 +136,10 @@ class ContrastiveEncoder(BaseModel):
 
     Subclasses define ``forward`` (validated waveform → embeddings), ``min_samples``,
     ``is_complex`` and ``get_model_args``, and set ``self.similarity``.
+
+    Asteroid's separation interface (``separate``, ``torch_separate``, ``numpy_separate``,
+    ``file_separate``, ``forward_wav``) raises ``NotImplementedError``: an embedding is no source.
+    ``in_channels`` is BaseModel's count of audio channels, 1 (mono).
 
     Args:
         sample_rate (int): the only sample rate the model accepts.
@@ -181,6 +266,17 @@ class ContrastiveEncoder(BaseModel):
         a, b = self._embed_both(x, y, sample_rate)
         return self.similarity_scores(a, b, all_pairs=True, symmetric=symmetric)
 
+    def _refuse_separation(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"{type(self).__name__} is a contrastive encoder: it embeds and scores audio and "
+            "separates no sources. Use embed(), score() or pairwise() (or the phalar command)."
+        )
+
+    # Asteroid's separation interface (and asteroid.separate's functions, through forward_wav)
+    # would return the embedding as if it were separated sources, or write it as audio files.
+    separate = torch_separate = numpy_separate = file_separate = _refuse_separation
+    forward_wav = _refuse_separation
+
     def serialize(self) -> dict:
         """Asteroid's model package, with versions stored as plain strings (torch >= 2.6)."""
         return {
@@ -191,16 +287,26 @@ class ContrastiveEncoder(BaseModel):
         }
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_conf_or_path, *args, **kwargs):
-        """Loads a model package: a dict, a file path, or a checkpoint name shipped with us.
+    def from_pretrained(cls, pretrained_model_conf_or_path, *args, cache_dir=None, **kwargs):
+        """Loads a model package: a dict, a file, a shipped name, a URL or a hub id.
+
+        Args:
+            pretrained_model_conf_or_path (dict or str): see :func:`resolve_pretrained`.
+            *args: positional model arguments.
+            cache_dir (str, optional): download cache (see :func:`resolve_pretrained`).
+            **kwargs: model arguments overriding those of the package.
+
+        Returns:
+            ContrastiveEncoder: the model.
 
         Raises:
             FileNotFoundError: no such file or shipped name.
+            ConnectionError: a URL or hub id that is neither downloadable nor cached.
             ValueError: the file is not a model package of this library.
         """
         conf = pretrained_model_conf_or_path
         if isinstance(conf, (str, os.PathLike)):
-            path = resolve_pretrained(str(conf))
+            path = resolve_pretrained(str(conf), cache_dir)
             try:
                 conf = torch.load(path, map_location="cpu", weights_only=True)
             except Exception as err:

@@ -8,7 +8,7 @@ from torch import nn
 from ..nn.frontend import MelFrontend
 from ..nn.hpss import MASK_MODES, HPSSLogMel, mask_channels
 from ..nn.similarity import COCOLASimilarity
-from .base import ContrastiveEncoder
+from .base import ContrastiveEncoder, mono_batch
 
 FEATURES = ("hpss", "mel")
 EFFICIENTNET_B0_CHANNELS = 1280
@@ -88,10 +88,16 @@ class COCOLA(ContrastiveEncoder):
         stochastic_depth (float): EfficientNet's largest drop-connect rate.
         channel_mode (str): ``"both"``, ``"harmonic"`` or ``"percussive"`` (HPSS only).
 
+    Attributes:
+        feature_channels (int): channels of the features (2 for HPSS, 1 for Mel); Asteroid's
+            ``in_channels`` stays BaseModel's count of audio channels, 1 (mono).
+
     Shape:
-        - Input of ``forward``: waveforms :math:`(batch, time)` (validated, 16 kHz, at least
-          :attr:`min_samples`) or features :math:`(batch, channels, n\_mels, frames)` from
-          :meth:`features`.
+        - Input of ``forward``: waveforms :math:`(batch, time)` or :math:`(batch, 1, time)`
+          (validated, 16 kHz, at least :attr:`min_samples`) or features
+          :math:`(batch, channels, n\_mels, frames)` from :meth:`features`. A trace from
+          waveforms takes waveforms of either rank; with HPSS features, tracing raises (see
+          :class:`~phalar_asteroid.nn.hpss.HPSSLogMel`).
         - Output of ``forward``: :math:`(batch, embed\_dim)`.
     """
 
@@ -120,7 +126,7 @@ class COCOLA(ContrastiveEncoder):
         self.n_mels = int(n_mels)
         if features == "hpss":
             self.frontend = HPSSLogMel(sample_rate, n_mels=n_mels)
-            self.in_channels = 2
+            self.feature_channels = 2
         else:
             import torchaudio
 
@@ -129,9 +135,9 @@ class COCOLA(ContrastiveEncoder):
                 MelFrontend(sample_rate, n_mels=n_mels, hop_length=160),
                 torchaudio.transforms.AmplitudeToDB(stype="power", top_db=None),
             )
-            self.in_channels = 1
+            self.feature_channels = 1
         self.channel_mode = channel_mode
-        self.encoder = efficientnet_b0_features(self.in_channels, stochastic_depth)
+        self.encoder = efficientnet_b0_features(self.feature_channels, stochastic_depth)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.projection = nn.Linear(EFFICIENTNET_B0_CHANNELS, embed_dim)
@@ -150,7 +156,7 @@ class COCOLA(ContrastiveEncoder):
                 f"channel_mode must be one of {fixed}, got {mode!r}; for COCOLA's random "
                 "training masks pass mask_choices to forward()"
             )
-        if mode != "both" and self.in_channels != 2:
+        if mode != "both" and self.feature_channels != 2:
             raise ValueError(f"channel_mode={mode!r} needs features='hpss'")
         self._channel_mode = mode
         self.model_args["channel_mode"] = mode
@@ -175,9 +181,9 @@ class COCOLA(ContrastiveEncoder):
         return feats if feats.dim() == 4 else feats.unsqueeze(1)
 
     def _check_features(self, feats: torch.Tensor):
-        if feats.shape[1] != self.in_channels or feats.shape[2] != self.n_mels:
+        if feats.shape[1] != self.feature_channels or feats.shape[2] != self.n_mels:
             raise ValueError(
-                f"Expected features (batch, {self.in_channels}, {self.n_mels}, frames), got "
+                f"Expected features (batch, {self.feature_channels}, {self.n_mels}, frames), got "
                 f"{tuple(feats.shape)}"
             )
 
@@ -195,10 +201,10 @@ class COCOLA(ContrastiveEncoder):
         """
         self._check_features(feats)
         if mask_choices is not None:
-            if self.in_channels != 2:
+            if self.feature_channels != 2:
                 raise ValueError("mask_choices need features='hpss'")
             feats = mask_channels(feats, "random", choices=mask_choices)
-        elif self.in_channels == 2:
+        elif self.feature_channels == 2:
             feats = mask_channels(feats, self.channel_mode)
         pooled = self.pool(self.encoder(feats)).flatten(1)
         return self.projection(self.dropout(pooled))
@@ -216,10 +222,10 @@ class COCOLA(ContrastiveEncoder):
         Returns:
             torch.Tensor: ``(batch, embed_dim)``.
         """
-        if x.dim() == 3 and x.shape[1] == 1:
-            x = x[:, 0]
-        if x.dim() == 2:
-            x = self.features(x)
+        if x.dim() == 3 and x.shape[1] != 1:
+            raise ValueError(f"Expected mono waveforms (batch, 1, time), got {tuple(x.shape)}")
+        if x.dim() in (2, 3):
+            x = self.features(mono_batch(x))
         elif x.dim() != 4:
             raise ValueError(
                 f"Expected waveforms (batch, time) or features (batch, channels, n_mels, frames), "

@@ -10,7 +10,7 @@ from ..nn.frontend import DecibelScaling, MelFrontend
 from ..nn.heads import ComplexHead, RealHead
 from ..nn.pooling import GlobalAveragePooling, LearnedSpectralPooling
 from ..nn.similarity import COMPLEX_SIMILARITIES, make_similarity
-from .base import ContrastiveEncoder
+from .base import ContrastiveEncoder, mono_batch
 
 
 class PHALAR(ContrastiveEncoder):
@@ -215,9 +215,13 @@ class PHALAR(ContrastiveEncoder):
         return self.head(pooled.flatten(1))
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
-        """Embeds validated waveforms ``(batch, time)``; see :meth:`embed` for raw input."""
-        if wav.dim() == 3:
-            wav = wav[:, 0]
+        """Embeds validated waveforms ``(batch, time)`` or ``(batch, 1, time)``.
+
+        See :meth:`embed` for raw input. A trace from either rank takes both.
+        """
+        if wav.dim() == 3 and wav.shape[1] != 1:
+            raise ValueError(f"Expected mono waveforms (batch, 1, time), got {tuple(wav.shape)}")
+        wav = mono_batch(wav)
         return self.embed_spectrogram(self.spectrogram(wav))
 
     @torch.no_grad()

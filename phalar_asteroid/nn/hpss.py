@@ -20,7 +20,9 @@ class HPSSLogMel(nn.Module):
     scale and norm, 60–7800 Hz), then ``power_to_db(ref=max, top_db=80)`` per component, so
     every channel's maximum is 0 dB and its values lie in [-80, 0].
 
-    Not differentiable (NumPy inside); the output is returned on the input's device.
+    Not differentiable (NumPy inside); the output is returned on the input's device. For the same
+    reason it cannot be traced: a trace would freeze the features of the trace input as a
+    constant, so tracing raises instead.
 
     Args:
         sample_rate (int): input rate.
@@ -92,6 +94,12 @@ class HPSSLogMel(nn.Module):
         return np.stack((self._log_mel(harmonic), self._log_mel(percussive))).astype(np.float32)
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_tracing():
+            raise RuntimeError(
+                "HPSSLogMel computes its features with librosa (NumPy), which a trace would "
+                "record as a constant: trace COCOLA(features='mel'), or trace COCOLA on the "
+                "4-d output of COCOLA.features()"
+            )
         if wav.dim() != 2:
             raise ValueError(f"HPSSLogMel takes (batch, time), got shape {tuple(wav.shape)}")
         clips = wav.detach().to("cpu", torch.float32).numpy()

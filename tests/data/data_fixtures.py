@@ -9,6 +9,7 @@ import json
 import os
 
 import numpy as np
+import pretty_midi
 import soundfile as sf
 import yaml
 
@@ -142,12 +143,38 @@ SLAKH_STEMS = {
 }
 
 
-def make_slakh(root, tracks, ext="flac"):
+#: Pitch of the notes in the MIDI of every Slakh stem (drums: kick and snare).
+SLAKH_PITCHES = {"S00": (60, 64), "S01": (36, 38), "S02": (36, 38), "S03": (55, 59), "S04": (72,)}
+
+
+def slakh_instrument(key, meta):
+    """A pretty_midi instrument with one half-second note per pitch of ``SLAKH_PITCHES[key]``."""
+    drum = bool(meta.get("is_drum"))
+    program = 0 if drum else meta.get("program_num", 0)
+    instrument = pretty_midi.Instrument(program=program, is_drum=drum, name=key)
+    for index, pitch in enumerate(SLAKH_PITCHES[key]):
+        start = 0.5 * index
+        instrument.notes.append(pretty_midi.Note(100, pitch, start, start + 0.5))
+    return instrument
+
+
+def write_midi(path, instruments):
+    """Write a MIDI file holding ``instruments``, creating the folder."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    midi.instruments.extend(instruments)
+    midi.write(path)
+
+
+def make_slakh(root, tracks, ext="flac", all_src=True):
     """Slakh 16 kHz tree under ``root/slakh``: 4 ramp stems plus a MIDI-only stem S04.
+
+    Every stem has a MIDI file (notes from :data:`SLAKH_PITCHES`); ``all_src.mid`` holds them all.
 
     Args:
         tracks (dict): split folder name -> list of track numbers.
         ext (str): stem file extension.
+        all_src (bool): write ``all_src.mid`` (optional in the index).
 
     Returns:
         dict: track folders keyed by ``TrackNNNNN``.
@@ -167,10 +194,11 @@ def make_slakh(root, tracks, ext="flac"):
                 )
                 stems_meta[key] = {"audio_rendered": True, "midi_program_name": key, **meta}
             stems_meta["S04"] = {"audio_rendered": False, "inst_class": "Sound Effects"}
-            os.makedirs(os.path.join(folder, "MIDI"))
-            for key in stems_meta:
-                with open(os.path.join(folder, "MIDI", f"{key}.mid"), "wb") as fhandle:
-                    fhandle.write(b"MThd")
+            instruments = {key: slakh_instrument(key, meta) for key, meta in stems_meta.items()}
+            for key, instrument in instruments.items():
+                write_midi(os.path.join(folder, "MIDI", f"{key}.mid"), [instrument])
+            if all_src:
+                write_midi(os.path.join(folder, "all_src.mid"), list(instruments.values()))
             write_yaml(
                 os.path.join(folder, "metadata.yaml"),
                 {
@@ -278,33 +306,104 @@ def make_gtzan(root, genres=("country", "hiphop"), per_genre=2):
 
 
 GUITARSET_IDS = ("00_BN1-129-Eb_comp", "01_Jazz2-110-Bb_solo")
+GUITARSET_RATE = 44100
+#: MIDI pitch of the open strings, low E to high e (JAMS ``data_source`` 0..5).
+GUITAR_OPEN_STRINGS = (40, 45, 50, 55, 59, 64)
+#: Seconds of every fixture excerpt; each string plays one note over its second half.
+GUITARSET_SECONDS = 1.0
+#: Audio files: index key -> (folder, file name suffix, channels).
+GUITARSET_AUDIO = {
+    "audio_mic": ("audio_mono-mic", "_mic.wav", 1),
+    "audio_mix": ("audio_mono-pickup_mix", "_mix.wav", 1),
+    "audio_hex": ("audio_hex-pickup_original", "_hex.wav", 6),
+    "audio_hex_cln": ("audio_hex-pickup_debleeded", "_hex_cln.wav", 6),
+}
 
 
-def make_guitarset(root):
-    """GuitarSet tree under ``root/guitarset``: JAMS files (two chord annotations) and mic audio.
+def _jams_string_annotations(string):
+    """``pitch_contour`` (sparse JAMS arrays) and ``note_midi`` annotations of one string."""
+    source = {"data_source": str(string)}
+    hop = 256 / GUITARSET_RATE
+    times = [round(0.5 + k * hop, 6) for k in range(10)]
+    freq = 440.0 * 2 ** ((GUITAR_OPEN_STRINGS[string] - 69) / 12)
+    contour = {
+        "namespace": "pitch_contour",
+        "annotation_metadata": source,
+        "data": {
+            "time": times,
+            "duration": [0.0] * len(times),
+            "value": [{"index": 0, "frequency": freq, "voiced": True} for _ in times],
+            "confidence": [None] * len(times),
+        },
+    }
+    note = {
+        "namespace": "note_midi",
+        "annotation_metadata": source,
+        "data": [
+            {
+                "time": 0.5,
+                "duration": 0.5,
+                "value": float(GUITAR_OPEN_STRINGS[string]),
+                "confidence": None,
+            }
+        ],
+    }
+    return [contour, note]
+
+
+def guitarset_jams():
+    """A JAMS document with every namespace mirdata's GuitarSet reads: ``beat_position``,
+    ``chord`` (lead sheet then inferred), ``key_mode``, and per string ``pitch_contour`` and
+    ``note_midi``."""
+    beats = [
+        {
+            "time": 0.5 * k,
+            "duration": 0.0,
+            "value": {"position": k + 1, "measure": 1, "num_beats": 4, "beat_units": 4},
+            "confidence": None,
+        }
+        for k in range(2)
+    ]
+    annotations = [
+        {"namespace": "beat_position", "annotation_metadata": {}, "data": beats},
+        {
+            "namespace": "chord",
+            "data": [{"time": 0.0, "duration": 1.0, "value": "Eb:maj7", "confidence": 1}],
+        },
+        {
+            "namespace": "chord",
+            "data": [{"time": 0.0, "duration": 1.0, "value": "Eb:maj7/3", "confidence": 1}],
+        },
+        {
+            "namespace": "key_mode",
+            "data": [{"time": 0.0, "duration": 1.0, "value": "Eb:major", "confidence": 1}],
+        },
+    ]
+    for string in range(len(GUITAR_OPEN_STRINGS)):
+        annotations.extend(_jams_string_annotations(string))
+    return {"annotations": annotations, "file_metadata": {"duration": GUITARSET_SECONDS}}
+
+
+def make_guitarset(root, complete=GUITARSET_IDS[:1]):
+    """GuitarSet tree under ``root/guitarset``: full JAMS files and audio.
+
+    Args:
+        complete (sequence of str): ids that get every audio variant; the others have only the
+            microphone audio (the other recordings are optional).
 
     Returns:
         str: the ``data_home``.
     """
     home = os.path.join(root, "guitarset")
+    frames = int(GUITARSET_SECONDS * GUITARSET_RATE)
     for track_id in GUITARSET_IDS:
-        write_audio(
-            os.path.join(home, "audio_mono-mic", f"{track_id}_mic.wav"),
-            np.zeros(4410, np.float32) + 0.01,
-            44100,
-            "PCM_16",
-        )
-        chords = [
-            {
-                "namespace": "chord",
-                "data": [{"time": 0.0, "duration": 1.0, "value": "Eb:maj7", "confidence": 1}],
-            },
-            {
-                "namespace": "chord",
-                "data": [{"time": 0.0, "duration": 1.0, "value": "Eb:maj7/3", "confidence": 1}],
-            },
-        ]
+        keys = GUITARSET_AUDIO if track_id in complete else ("audio_mic",)
+        for key in keys:
+            folder, suffix, channels = GUITARSET_AUDIO[key]
+            audio = np.full((frames, channels), 0.01, np.float32)
+            path = os.path.join(home, folder, f"{track_id}{suffix}")
+            write_audio(path, audio, GUITARSET_RATE, "PCM_16")
         os.makedirs(os.path.join(home, "annotation"), exist_ok=True)
         with open(os.path.join(home, "annotation", f"{track_id}.jams"), "w") as fhandle:
-            json.dump({"annotations": chords}, fhandle)
+            json.dump(guitarset_jams(), fhandle)
     return home

@@ -24,7 +24,7 @@ from .common import (
     corpus_of,
     ScoreAnnotations,
     load_metadata,
-    local_indexes,
+    LocalDataset,
     parse_yaml,
     relative_split,
     try_load_metadata,
@@ -221,6 +221,7 @@ class MultiTrack(ScoreAnnotations, core.MultiTrack):
 
     @property
     def track_audio_property(self) -> str:
+        """str: name of the Track property that mirdata's mixing methods read."""
         return "audio"
 
     @property
@@ -244,24 +245,28 @@ class MultiTrack(ScoreAnnotations, core.MultiTrack):
         return load_audio(self.mix_path)
 
 
-class Dataset(core.Dataset):
+class Dataset(LocalDataset):
     """The CocoChorales dataset over a local tree and an index built by :func:`make_index`.
 
     Args:
         data_home (str or None): folder holding ``main_dataset/``.
         version (str): index version (``"default"`` = ``"1.0"``).
-        index_dir (str or None): folder holding the index file.
+        index_dir (str or None): folder holding the index file (see
+            :class:`~.common.LocalDataset`).
     """
 
     def __init__(self, data_home=None, version="default", index_dir=None):
         super().__init__(
             data_home,
             version,
+            index_dir,
+            INDEX_FILENAME,
+            VERSION,
+            make_index,
             name=NAME,
             track_class=Track,
             multitrack_class=MultiTrack,
             bibtex=BIBTEX,
-            indexes=local_indexes(INDEX_FILENAME, VERSION, index_dir),
             download_info="Download the tiny subset with chamber-ensemble-generator's script.",
             license_info=LICENSE_INFO,
         )

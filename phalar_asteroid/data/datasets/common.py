@@ -1,5 +1,10 @@
-"""Pieces shared by the dataset loaders: the error type, tree listing, tolerant metadata parsing,
-index entries and files, and the optional beat / chord annotations of the embedded corpus."""
+"""Pieces shared by the dataset loaders: the error types, tree listing, tolerant metadata parsing,
+index entries and files, the locally indexed Dataset base, and the optional beat / chord
+annotations of the embedded corpus.
+
+Reading goes through ``smart_open`` (as in mirdata), so a track's files may live at any URI it
+opens. Building an index or a manifest lists folders and probes files, so it needs a local tree.
+"""
 
 import hashlib
 import json
@@ -10,6 +15,7 @@ from typing import Callable, Optional, TextIO
 import numpy as np
 import yaml
 from mirdata import annotations, core, io, validate
+from smart_open import open as smart_open
 
 #: Committed indexes live here (never inside site-packages: only written on explicit request).
 PACKAGE_INDEX_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "indexes")
@@ -21,6 +27,11 @@ CHORDS_FILENAME = "chords.lab"
 
 class DatasetError(ValueError):
     """A dataset tree, metadata file or audio file is unusable. The message names the path."""
+
+
+class MissingFileError(DatasetError, FileNotFoundError):
+    """A file of the dataset is missing: mirdata's ``IOError`` contract for loaders, and still a
+    :class:`DatasetError` for the manifest builder, which reports or skips the track."""
 
 
 def visible_entries(folder: str) -> list:
@@ -63,13 +74,14 @@ def load_metadata(path: str, parse: Callable[[str], object], required_key: str) 
         dict: the parsed metadata.
 
     Raises:
-        DatasetError: when the file is missing or cannot be parsed even after the retry.
+        MissingFileError: when the file is missing.
+        DatasetError: when it cannot be parsed even after the retry.
     """
     try:
-        with open(path, "rb") as fhandle:
+        with smart_open(path, "rb") as fhandle:
             raw = fhandle.read()
     except FileNotFoundError:
-        raise DatasetError(f"missing metadata file: {path}") from None
+        raise MissingFileError(f"missing metadata file: {path}") from None
     # A junk byte that is not UTF-8 becomes U+FFFD, which the retry strips like any other char.
     text = raw.decode("utf-8-sig", errors="replace")
     for candidate in (text, text[1:]):
@@ -139,8 +151,10 @@ def write_json_atomic(obj, path: str, **dump_kwargs) -> None:
             fhandle.write("\n")
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
+        try:
             os.unlink(tmp)
+        except FileNotFoundError:
+            pass
         raise
 
 
@@ -161,23 +175,104 @@ def default_index_dir(data_home: str) -> str:
     return os.path.join(cache, "phalar_asteroid", "indexes", digest)
 
 
-def local_indexes(filename: str, version: str, index_dir: Optional[str]) -> dict:
-    """A mirdata ``INDEXES`` mapping whose only index lives in ``index_dir``.
+def local_indexes(filename: str, version: str) -> dict:
+    """A mirdata ``INDEXES`` mapping with one index and no URL, for :class:`LocalDataset`.
 
-    ``core.Index`` without a URL points at a ``tests/indexes`` folder beside mirdata (trap 2), so
-    the folder is replaced right after construction, before any Dataset reads ``get_path()``.
+    ``core.Index`` without a URL points at a ``tests/indexes`` folder beside mirdata (trap 2):
+    :class:`LocalDataset` replaces that folder right after construction.
 
     Args:
         filename (str): index file name.
         version (str): version name; ``"default"`` aliases it.
-        index_dir (str or None): folder holding the index; None means :data:`PACKAGE_INDEX_DIR`.
 
     Returns:
         dict: ``{"default": version, version: core.Index}``.
     """
-    index = core.Index(filename=filename)
-    index.indexes_dir = PACKAGE_INDEX_DIR if index_dir is None else index_dir
-    return {"default": version, version: index}
+    return {"default": version, version: core.Index(filename=filename)}
+
+
+def _file_entries(index: dict):
+    """Every ``[path, md5]`` entry of an index (the ``tracks`` lists of multitracks excluded)."""
+    for group in ("tracks", "multitracks"):
+        for files in index.get(group, {}).values():
+            yield from (entry for key, entry in files.items() if key != "tracks")
+
+
+def index_needs_build(path: str, checksums: bool) -> bool:
+    """Whether the index file is missing, or lacks the md5s that are asked for.
+
+    An index built with md5s has one for every file present at the time, so one with none at all
+    was built without them (or over a tree with no file, which is rebuilt at no cost).
+
+    Args:
+        path (str): index file.
+        checksums (bool): whether md5s are needed.
+
+    Returns:
+        bool: True when the index must be (re)built.
+    """
+    if not os.path.isfile(path):
+        return True
+    if not checksums:
+        return False
+    with open(path, encoding="utf-8") as fhandle:
+        index = json.load(fhandle)
+    return not any(md5 is not None for _, md5 in _file_entries(index))
+
+
+def build_index(
+    make_index: Callable[[str, bool], dict], data_home: str, path: str, checksums: bool
+):
+    """Index the local tree at ``data_home`` with a loader's ``make_index`` and write it to ``path``.
+
+    The index holds mirdata's keys only (``version``, ``tracks``, ``multitracks``), since
+    ``Dataset.validate()`` returns one dict per top-level key.
+    """
+    write_json_atomic(make_index(data_home, checksums), path, indent=1, sort_keys=True)
+
+
+class LocalDataset(core.Dataset):
+    """A mirdata ``Dataset`` over an index that its loader's ``make_index`` builds from the tree.
+
+    Without ``index_dir`` the index lives in the tree's folder of the user cache
+    (:func:`default_index_dir`). A missing index is built, with md5s, on first use, so that
+    ``Dataset(data_home).track_ids`` works as for a mirdata loader once the data is in place;
+    without the data the error says what to run.
+
+    Args:
+        data_home (str or None): the dataset's mirdata ``data_home`` (None: mirdata's default).
+        version (str): index version (``"default"`` aliases ``index_version``).
+        index_dir (str or None): folder holding the index file.
+        index_filename (str): index file name.
+        index_version (str): the index's version name.
+        make_index (callable): ``(data_home, checksums) -> dict``, the loader's index builder.
+        **kwargs: ``core.Dataset`` arguments (``name``, ``track_class``, ``bibtex``, ...).
+    """
+
+    def __init__(
+        self, data_home, version, index_dir, index_filename, index_version, make_index, **kwargs
+    ):
+        indexes = local_indexes(index_filename, index_version)
+        super().__init__(data_home, version, indexes=indexes, **kwargs)
+        # data_home is resolved (mirdata's default when None) only now.
+        folder = default_index_dir(self.data_home) if index_dir is None else index_dir
+        self._index_data.indexes_dir = folder
+        self.index_path = self._index_data.get_path()
+        self._make_index = make_index
+
+    @core.cached_property
+    def _index(self) -> dict:
+        if not os.path.isfile(self.index_path):
+            try:
+                build_index(self._make_index, self.data_home, self.index_path, checksums=True)
+            except DatasetError as err:
+                raise FileNotFoundError(
+                    f"No {self.name} index at {self.index_path} and none can be built ({err}). "
+                    f"Put the data under {self.data_home} ({self._download_info}), then run "
+                    f"phalar_asteroid.data.datasets.initialize({self.name!r}, {self.data_home!r})"
+                ) from None
+        with open(self.index_path, encoding="utf-8") as fhandle:
+            return json.load(fhandle)
 
 
 def corpus_of(beats_path: Optional[str], chords_path: Optional[str]) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 from mirdata import core, io
 from mirdata.datasets import gtzan_genre
 
-from .common import DatasetError, IndexEntries, local_indexes, visible_dirs, visible_entries
+from .common import DatasetError, IndexEntries, LocalDataset, visible_dirs, visible_entries
 
 NAME = "gtzan_genre"
 VERSION = "1.0"
@@ -82,26 +82,31 @@ class Track(gtzan_genre.Track):
 
     @core.cached_property
     def tempo(self) -> Optional[float]:
+        """float or None: tempo in BPM, from the ``.bpm`` file."""
         return load_tempo(self.tempo_path)
 
 
-class Dataset(core.Dataset):
+class Dataset(LocalDataset):
     """GTZAN genre with beats over a locally built index.
 
     Args:
         data_home (str or None): folder holding ``gtzan_genre/`` and ``gtzan_tempo_beat-main/``.
         version (str): index version (``"default"`` = ``"1.0"``).
-        index_dir (str or None): folder holding the index file.
+        index_dir (str or None): folder holding the index file (see
+            :class:`~.common.LocalDataset`).
     """
 
     def __init__(self, data_home=None, version="default", index_dir=None):
         super().__init__(
             data_home,
             version,
+            index_dir,
+            INDEX_FILENAME,
+            VERSION,
+            make_index,
             name=NAME,
             track_class=Track,
             bibtex=gtzan_genre.BIBTEX,
-            indexes=local_indexes(INDEX_FILENAME, VERSION, index_dir),
             download_info="The original audio URL is dead: obtain the audio elsewhere (§5).",
             license_info=gtzan_genre.LICENSE_INFO,
         )

@@ -15,10 +15,9 @@ as JSON, so the ``jams`` package is not needed).
 
 import os
 
-from mirdata import core
 from mirdata.datasets import guitarset as mirdata_guitarset
 
-from .common import DatasetError, IndexEntries, local_indexes, visible_entries
+from .common import DatasetError, IndexEntries, LocalDataset, visible_entries
 
 NAME = "guitarset"
 VERSION = "1.1.0"
@@ -69,23 +68,27 @@ def make_index(data_home: str, checksums: bool = True) -> dict:
     return {"version": VERSION, "tracks": tracks}
 
 
-class Dataset(core.Dataset):
+class Dataset(LocalDataset):
     """GuitarSet over a locally built index, with mirdata's Track class.
 
     Args:
         data_home (str or None): folder holding ``annotation/`` and the audio folders.
         version (str): index version (``"default"`` = ``"1.1.0"``).
-        index_dir (str or None): folder holding the index file.
+        index_dir (str or None): folder holding the index file (see
+            :class:`~.common.LocalDataset`).
     """
 
     def __init__(self, data_home=None, version="default", index_dir=None):
         super().__init__(
             data_home,
             version,
+            index_dir,
+            INDEX_FILENAME,
+            VERSION,
+            make_index,
             name=NAME,
             track_class=mirdata_guitarset.Track,
             bibtex=mirdata_guitarset.BIBTEX,
-            indexes=local_indexes(INDEX_FILENAME, VERSION, index_dir),
             download_info="Zenodo record 3371780: annotation.zip and audio_mono-mic.zip.",
             license_info=mirdata_guitarset.LICENSE_INFO,
         )

@@ -9,7 +9,8 @@ Layout, relative to ``data_home`` (``<DATA_ROOT>/moisesdb``)::
 Track ids are ``<song-uuid>/<stemName>/<source-uuid>``; every source file is one stem, as in the
 PHALAR reference. There is no official split: :func:`split_song_ids` reproduces the reference one,
 except for songs whose ``data.json`` records a ``split`` (the embedded corpus rendered in this
-layout), which keep it.
+layout), which keep it. The split is worked out when the Dataset is loaded, from the index's song
+ids and each ``data.json``, so that the index holds only mirdata's keys.
 """
 
 import json
@@ -27,7 +28,7 @@ from .common import (
     corpus_of,
     ScoreAnnotations,
     load_metadata,
-    local_indexes,
+    LocalDataset,
     try_load_metadata,
     visible_dirs,
     visible_entries,
@@ -95,19 +96,18 @@ def _assign_splits(recorded: dict) -> dict:
 
 
 def make_index(data_home: str, checksums: bool = True) -> dict:
-    """Index a local MoisesDB tree in mirdata's JSON shape, plus its split lists.
+    """Index a local MoisesDB tree in mirdata's JSON shape.
 
     The index is an inventory: sources come from each ``data.json`` (files it does not list are
     ignored), missing files keep their expected path, and problems are reported by the manifest
-    builder, not here. The top-level ``splits`` key (ignored by mirdata) holds the song ids of
-    each split, so that a committed index also commits the split.
+    builder, not here.
 
     Args:
         data_home (str): folder holding ``moisesdb_v0.1/``.
         checksums (bool): compute md5s (see :class:`~.common.IndexEntries`).
 
     Returns:
-        dict: ``{"version", "tracks", "multitracks", "splits"}``.
+        dict: ``{"version", "tracks", "multitracks"}``.
 
     Raises:
         DatasetError: when ``moisesdb_v0.1/`` does not exist.
@@ -116,12 +116,11 @@ def make_index(data_home: str, checksums: bool = True) -> dict:
     if not os.path.isdir(root):
         raise DatasetError(f"MoisesDB folder not found: {root}")
     entries = IndexEntries(data_home, checksums)
-    tracks, multitracks, recorded = {}, {}, {}
+    tracks, multitracks = {}, {}
     for song in visible_dirs(root):
         rel = f"{ROOT_FOLDER}/{song}"
         meta_rel = f"{rel}/data.json"
         song_data = try_load_metadata(os.path.join(data_home, meta_rel), json.loads, "stems")
-        recorded[song] = (song_data or {}).get("split")
         track_ids = []
         for stem_name, source_id, ext in _listed_sources(song_data):
             track_id = f"{song}/{stem_name}/{source_id}"
@@ -136,12 +135,7 @@ def make_index(data_home: str, checksums: bool = True) -> dict:
             "beats": entries.optional(f"{rel}/{BEATS_FILENAME}"),
             "chords": entries.optional(f"{rel}/{CHORDS_FILENAME}"),
         }
-    return {
-        "version": VERSION,
-        "tracks": tracks,
-        "multitracks": multitracks,
-        "splits": _assign_splits(recorded),
-    }
+    return {"version": VERSION, "tracks": tracks, "multitracks": multitracks}
 
 
 @io.coerce_to_bytes_io
@@ -196,6 +190,7 @@ class Track(core.Track):
 
     @core.cached_property
     def source(self) -> dict:
+        """dict: this source's entry in ``data.json`` (``trackType``, ``has_bleed``, ...)."""
         for stem in load_song_data(self.metadata_path)["stems"]:
             for source in stem.get("tracks", []):
                 if source["id"] == self.source_id:
@@ -243,10 +238,12 @@ class MultiTrack(ScoreAnnotations, core.MultiTrack):
 
     @core.cached_property
     def song_data(self) -> dict:
+        """dict: the parsed ``data.json`` (``song``, ``artist``, ``genre``, ``stems``)."""
         return load_song_data(self.metadata_path)
 
     @property
     def track_audio_property(self) -> str:
+        """str: name of the Track property that mirdata's mixing methods read."""
         return "audio"
 
     @property
@@ -265,32 +262,42 @@ class MultiTrack(ScoreAnnotations, core.MultiTrack):
         return self.song_data.get("genre")
 
 
-class Dataset(core.Dataset):
+class Dataset(LocalDataset):
     """The MoisesDB dataset over a local tree and an index built by :func:`make_index`.
 
     Args:
         data_home (str or None): folder holding ``moisesdb_v0.1/``.
         version (str): index version (``"default"`` = ``"0.1"``).
-        index_dir (str or None): folder holding the index file.
+        index_dir (str or None): folder holding the index file (see
+            :class:`~.common.LocalDataset`).
     """
 
     def __init__(self, data_home=None, version="default", index_dir=None):
         super().__init__(
             data_home,
             version,
+            index_dir,
+            INDEX_FILENAME,
+            VERSION,
+            make_index,
             name=NAME,
             track_class=Track,
             multitrack_class=MultiTrack,
             bibtex=BIBTEX,
-            indexes=local_indexes(INDEX_FILENAME, VERSION, index_dir),
             download_info="Download MoisesDB manually from the music.ai research page.",
             license_info=LICENSE_INFO,
         )
 
     @core.cached_property
     def _metadata(self) -> dict:
-        # mirdata hands this to every Track and MultiTrack: it carries the index's split lists.
-        song_split = {song: name for name, songs in self._index["splits"].items() for song in songs}
+        # mirdata hands this to every Track and MultiTrack: it carries the split of each song.
+        recorded = {}
+        for song, files in self._index["multitracks"].items():
+            path = os.path.join(self.data_home, files["metadata"][0])
+            recorded[song] = (try_load_metadata(path, json.loads, "stems") or {}).get("split")
+        song_split = {
+            song: name for name, songs in _assign_splits(recorded).items() for song in songs
+        }
         meta = {song: {"split": split} for song, split in song_split.items()}
         for track_id in self._index["tracks"]:
             meta[track_id] = {"split": song_split[track_id.split("/")[0]]}

@@ -18,14 +18,13 @@ Splits are named ``train``, ``valid`` and ``test`` whatever the dataset calls th
 """
 
 import importlib
-import json
 import os
 import warnings
 from typing import Optional
 
 import mirdata
 
-from .common import DatasetError, default_index_dir, write_json_atomic
+from .common import DatasetError, build_index, default_index_dir, index_needs_build
 from .manifest import Manifest, finalize_track
 
 #: registry name -> (module, folder under the data root)
@@ -73,14 +72,6 @@ def canonical_split(name: str, split: str) -> str:
     return split
 
 
-def _needs_index(path: str, checksums: bool) -> bool:
-    """Whether the index file is missing, or lacks the md5s that are asked for."""
-    if not os.path.isfile(path):
-        return True
-    with open(path, encoding="utf-8") as fhandle:
-        return checksums and not json.load(fhandle).get("checksums", False)
-
-
 def ensure_index(
     name: str,
     data_home: str,
@@ -90,8 +81,8 @@ def ensure_index(
 ) -> str:
     """Build the index of a local tree unless a suitable one already exists.
 
-    The index records whether it holds md5s (top-level ``checksums`` key, ignored by mirdata); an
-    index without them is rebuilt when they are asked for.
+    An index without md5s is rebuilt when they are asked for (see
+    :func:`~.common.index_needs_build`).
 
     Args:
         name (str): registry name.
@@ -108,9 +99,8 @@ def ensure_index(
     module = _module(name)
     index_dir = default_index_dir(data_home) if index_dir is None else index_dir
     path = os.path.join(index_dir, module.INDEX_FILENAME)
-    if rebuild or _needs_index(path, checksums):
-        index = {**module.make_index(data_home, checksums), "checksums": checksums}
-        write_json_atomic(index, path, indent=1, sort_keys=True)
+    if rebuild or index_needs_build(path, checksums):
+        build_index(module.make_index, data_home, path, checksums)
     return index_dir
 
 

@@ -26,7 +26,7 @@ from .common import (
     corpus_of,
     ScoreAnnotations,
     load_metadata,
-    local_indexes,
+    LocalDataset,
     parse_yaml,
     relative_split,
     try_load_metadata,
@@ -135,7 +135,22 @@ def make_index(data_home: str, checksums: bool = True) -> dict:
     return {"version": VERSION, "tracks": tracks, "multitracks": multitracks}
 
 
-class Track(mirdata_slakh.Track):
+class OptionalMidi:
+    """Mixin: ``notes`` and ``multif0`` are None without a MIDI file (mirdata's rule for missing
+    data), where mirdata's Slakh classes raise ``ValueError``. ``midi`` is None already."""
+
+    @core.cached_property
+    def notes(self):
+        """NoteData or None: the MIDI's notes, drums left out."""
+        return None if self.midi_path is None else super().notes
+
+    @core.cached_property
+    def multif0(self):
+        """MultiF0Data or None: the MIDI's pitches over time, drums left out."""
+        return None if self.midi_path is None else super().multif0
+
+
+class Track(OptionalMidi, mirdata_slakh.Track):
     """mirdata's Slakh stem, reading ``metadata.yaml`` with the stray-character retry.
 
     See :class:`mirdata.datasets.slakh.Track` for the attributes and properties.
@@ -146,7 +161,7 @@ class Track(mirdata_slakh.Track):
         return load_track_metadata(self.metadata_path)["stems"][self.track_id.split("-")[1]]
 
 
-class MultiTrack(ScoreAnnotations, mirdata_slakh.MultiTrack):
+class MultiTrack(OptionalMidi, ScoreAnnotations, mirdata_slakh.MultiTrack):
     """mirdata's Slakh multitrack, for a layout where ``mix`` may be absent.
 
     mirdata parses the split from the mix path, which the 16 kHz archive and the embedded corpus
@@ -172,24 +187,28 @@ class MultiTrack(ScoreAnnotations, mirdata_slakh.MultiTrack):
         return load_track_metadata(self.metadata_path)
 
 
-class Dataset(core.Dataset):
+class Dataset(LocalDataset):
     """The Slakh2100 redux 16 kHz dataset: mirdata's Slakh classes over our index.
 
     Args:
         data_home (str or None): folder holding ``slakh2100_redux_16k/``.
         version (str): index version (``"default"`` = ``"2100-redux-16k"``).
-        index_dir (str or None): folder holding the index file.
+        index_dir (str or None): folder holding the index file (see
+            :class:`~.common.LocalDataset`).
     """
 
     def __init__(self, data_home=None, version="default", index_dir=None):
         super().__init__(
             data_home,
             version,
+            index_dir,
+            INDEX_FILENAME,
+            VERSION,
+            make_index,
             name=NAME,
             track_class=Track,
             multitrack_class=MultiTrack,
             bibtex=mirdata_slakh.BIBTEX,
-            indexes=local_indexes(INDEX_FILENAME, VERSION, index_dir),
             download_info="Zenodo record 7708270, slakh2100_redux_16k.tar.gz.",
             license_info=LICENSE_INFO,
         )

@@ -41,7 +41,8 @@ def test_guitarset(tmp_path, index_dir):
         "Bossa Nova",
         129.0,
     )
-    assert track.audio_mix_path is None
+    assert track.audio_mix_path.endswith(f"{GUITARSET_IDS[0]}_mix.wav")
+    assert dataset.track(GUITARSET_IDS[1]).audio_mix_path is None
     assert track.leadsheet_chords.labels == ["Eb:maj7"]
     assert track.inferred_chords.labels == ["Eb:maj7/3"]
 

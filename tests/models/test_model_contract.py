@@ -1,0 +1,117 @@
+"""Asteroid's generic model contract (its models_test / publish_test / JIT tests), run on every
+model configuration: serialisation round trip, loading through ``BaseModel.from_pretrained``,
+tracing, ``in_channels`` and the separation interface, which an encoder refuses."""
+
+import os
+
+import asteroid.models
+import asteroid.separate
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from phalar_asteroid.models import COCOLA, PHALAR
+
+SR = 16000
+TINY_PHALAR = dict(
+    hop_length=320, backbone_width=2, depth=1, lsp_channels=4, lsp_components=2, embed_dim=8
+)
+SMALL_COCOLA = dict(n_mels=32, embed_dim=16)
+CONFIGS = {
+    "phalar_cqt": (PHALAR, TINY_PHALAR),
+    "phalar_mel": (PHALAR, dict(TINY_PHALAR, frontend="mel")),
+    "phalar_real_head": (PHALAR, dict(TINY_PHALAR, head="real", similarity="real_bilinear")),
+    "cocola_hpss": (COCOLA, SMALL_COCOLA),
+    "cocola_mel": (COCOLA, dict(SMALL_COCOLA, features="mel")),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(CONFIGS))
+def model(request):
+    cls, kwargs = CONFIGS[request.param]
+    torch.manual_seed(0)
+    return cls(**kwargs).eval()
+
+
+def wav(model, batch=2, extra=0, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return 0.1 * torch.randn(batch, max(model.min_samples, SR) + extra, generator=g)
+
+
+@pytest.fixture(scope="module")
+def package(model, tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("package") / "model.pth")
+    torch.save(model.serialize(), path)
+    return path
+
+
+def test_serialize_round_trip(model, package):
+    x = wav(model, batch=1)
+    with torch.no_grad():
+        expected = model(x)
+        for loaded in (type(model).from_pretrained(package), PHALAR.from_pretrained(package)):
+            assert type(loaded) is type(model)
+            assert loaded.get_model_args() == model.get_model_args()
+            torch.testing.assert_close(loaded.eval()(x), expected, rtol=0, atol=0)
+
+
+def test_asteroid_base_model_loads_the_package(model, package):
+    loaded = asteroid.models.BaseModel.from_pretrained(package)
+    assert type(loaded) is type(model) and loaded.sample_rate == SR
+    x = wav(model, batch=1)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.eval()(x), model(x), rtol=0, atol=0)
+    package_dict = model.serialize()
+    assert set(package_dict) >= {"model_name", "state_dict", "model_args", "infos"}
+    assert package_dict["model_name"] == type(model).__name__
+
+
+def test_in_channels_counts_audio_channels(model):
+    assert model.in_channels == 1
+    assert model.sample_rate == SR
+
+
+def test_separate_refuses(model, tmp_path):
+    x = wav(model, batch=1)
+    calls = [
+        lambda: model.separate(x),
+        lambda: model.torch_separate(x),
+        lambda: model.numpy_separate(x.numpy()),
+        lambda: model.forward_wav(x),
+        lambda: asteroid.separate.separate(model, x),
+    ]
+    for call in calls:
+        with pytest.raises(NotImplementedError, match="separates no sources"):
+            call()
+    # The file API gets past Asteroid's channel check with mono audio, then refuses.
+    path = str(tmp_path / "x.wav")
+    sf.write(path, x[0].numpy(), SR)
+    for call in (
+        lambda: model.separate(path),
+        lambda: asteroid.separate.file_separate(model, path),
+    ):
+        with pytest.raises(NotImplementedError, match="separates no sources"):
+            call()
+    assert sorted(os.listdir(tmp_path)) == ["x.wav"]
+
+
+def test_trace_from_2d_takes_both_waveform_ranks(model):
+    x = wav(model, batch=1, seed=1)
+    if getattr(model, "feature_channels", 1) == 2:
+        with pytest.raises(RuntimeError, match="librosa"):
+            torch.jit.trace(model, (x,), check_trace=False)
+        return
+    with torch.no_grad():
+        traced = torch.jit.trace(model, (x,), check_trace=False)
+        for batch in (1, 3):
+            y = wav(model, batch=batch, seed=2)
+            expected = model(y)
+            assert np.isfinite(expected.numpy()).all()
+            torch.testing.assert_close(traced(y), expected, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(traced(y.unsqueeze(1)), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_multichannel_forward_is_refused(model):
+    with pytest.raises(ValueError, match="mono"):
+        model(wav(model).unsqueeze(1).repeat(1, 2, 1))
