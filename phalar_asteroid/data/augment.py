@@ -184,6 +184,25 @@ def add_noises(
     return x
 
 
+def augment_side(
+    x: np.ndarray, config: AugmentConfig, rng: np.random.Generator, sample_rate: int = 16000
+) -> np.ndarray:
+    """The per-side part of the augmentations: the recording chain (when enabled), then noises.
+
+    Args:
+        x (np.ndarray): one submix, already scaled by the pair's gain, shape (T,).
+        config (AugmentConfig): probabilities and ranges.
+        rng (np.random.Generator): random generator.
+        sample_rate (int): sample rate in Hz.
+
+    Returns:
+        np.ndarray: the augmented submix, shape (T,).
+    """
+    if config.enabled:
+        x = recording_chain(x, config, rng, sample_rate)
+    return add_noises(x, config, rng, sample_rate)
+
+
 def augment_pair(
     anchor: np.ndarray,
     positive: np.ndarray,
@@ -204,10 +223,6 @@ def augment_pair(
         tuple: ``(anchor, positive)``, float32 arrays of shape (T,).
     """
     gain = np.float32(10.0 ** (rng.uniform(-config.gain_db, config.gain_db) / 20.0))
-    anchor, positive = anchor * gain, positive * gain
-    if config.enabled:
-        anchor = recording_chain(anchor, config, rng, sample_rate)
-        positive = recording_chain(positive, config, rng, sample_rate)
-    anchor = add_noises(anchor, config, rng, sample_rate)
-    positive = add_noises(positive, config, rng, sample_rate)
+    anchor = augment_side(anchor * gain, config, rng, sample_rate)
+    positive = augment_side(positive * gain, config, rng, sample_rate)
     return anchor.astype(np.float32), positive.astype(np.float32)

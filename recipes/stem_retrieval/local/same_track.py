@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from phalar_asteroid.data.augment import add_noises, augment_pair
-from phalar_asteroid.data.recording import bleed_stems, recording_chain
+from phalar_asteroid.data.augment import augment_pair, augment_side
+from phalar_asteroid.data.recording import bleed_stems
 from phalar_asteroid.data.datasets.audio import SILENCE_DB, load_stems, rms_db
 from phalar_asteroid.data.datasets.common import load_beats
 from phalar_asteroid.data.pairs import (
@@ -154,10 +154,7 @@ class SameTrackPairDataset(Dataset):
             anchor, positive = augment_pair(anchor, positive, self.augment, rng, self.sample_rate)
             if len(extra):
                 gain = 10.0 ** (rng.uniform(-self.augment.gain_db, self.augment.gain_db) / 20.0)
-                extra = extra * np.float32(gain)
-                if self.augment.enabled:
-                    extra = recording_chain(extra, self.augment, rng, self.sample_rate)
-                extra = add_noises(extra, self.augment, rng, self.sample_rate)
+                extra = augment_side(extra * np.float32(gain), self.augment, rng, self.sample_rate)
         return (
             torch.from_numpy(np.ascontiguousarray(anchor, dtype=np.float32)),
             torch.from_numpy(np.ascontiguousarray(positive, dtype=np.float32)),
