@@ -1,4 +1,4 @@
-"""Exact stem-search latency of :class:`phalar_asteroid.library.StemLibrary` on this CPU.
+"""Exact stem-search latency of :class:`phalar_asteroid.inference.library.StemLibrary` on this CPU.
 
 For each library size (10^4, 10^5, 10^6 random stems of one window each, 1,024 real features:
 PHALAR's ``H y`` as ``[Re | Im]``) and key storage (float32, float16), builds the library in
@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from phalar_asteroid.library import StemLibrary
+from phalar_asteroid.inference.library import StemLibrary
 
 FEATURES = 1024
 

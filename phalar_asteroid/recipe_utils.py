@@ -1,29 +1,12 @@
-"""Helpers shared by the recipes' stage scripts (conf parsing, manifests, devices)."""
+"""Helpers shared by the recipes' stage scripts (manifests, devices); confs: :mod:`.utils.config`."""
 
 import os
 
 import torch
-import yaml
-from asteroid.utils import parse_args_as_dict, prepare_parser_from_dict
 
 from .data.datasets import Manifest, build_manifest
 
 SPLITS = ("train", "valid", "test")
-
-
-def parse_with_conf(parser, conf_path: str) -> dict:
-    """Adds the leaves of a two-level ``conf.yml`` as options of ``parser`` and parses argv.
-
-    Args:
-        parser (argparse.ArgumentParser): the script's own options (they land in ``main_args``).
-        conf_path (str): the recipe's ``local/conf.yml``.
-
-    Returns:
-        dict: ``{group: {key: value}}``, command-line values overriding the YAML ones.
-    """
-    with open(conf_path) as fhandle:
-        conf = yaml.safe_load(fhandle)
-    return parse_args_as_dict(prepare_parser_from_dict(conf, parser))
 
 
 def load_manifest(path: str) -> Manifest:

@@ -3,24 +3,25 @@
 import numpy as np
 from tqdm import tqdm
 
-from ..nn.complex import to_complex
-from .audio import HOP_SECONDS, WINDOW_SECONDS
-from .model import embed_file, load_model
-from .output import atomic_output
+from ..inference.audio import HOP_SECONDS, WINDOW_SECONDS
+from ..inference.embedding import embed_file
+from ..utils.io import atomic_output
+from .errors import reported
+from .options import load_model_option
 
 
 def run(args):
-    loaded = load_model(args.model, args.device)
+    loaded = load_model_option(args)
     model = loaded.model
     embeddings, file_index, window_index = [], [], []
     for i, path in enumerate(tqdm(args.audio, desc="embed", unit="file", disable=None)):
-        windows = embed_file(model, path, args.batch_size)
-        emb = windows.embeddings
-        embeddings.append((to_complex(emb) if model.is_complex else emb).numpy())
-        file_index.append(np.full(len(emb), i))
+        with reported():
+            windows = embed_file(model, path, args.batch_size)
+        embeddings.append(windows.embeddings.numpy())
+        file_index.append(np.full(len(windows.windows), i))
         window_index.append(windows.windows)
     window_index = np.concatenate(window_index)
-    with atomic_output(args.out) as tmp:
+    with reported("--out"), atomic_output(args.out) as tmp:
         with open(tmp, "wb") as fhandle:
             np.savez(
                 fhandle,

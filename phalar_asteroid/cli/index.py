@@ -1,64 +1,37 @@
 """``phalar index DIR --out LIB``: embed a folder of stems once into a searchable library."""
 
-import os
 import sys
 
 import numpy as np
-from tqdm import tqdm
 
-from ..library import StemLibrary, check_destination, check_searchable, key_vectors
-from .audio import HOP_SECONDS, WINDOW_SECONDS, find_audio_files
-from .errors import CliError
-from .model import embed_file, load_model
+from ..inference.audio import find_audio_files
+from ..inference.library import build_library, check_destination
+from .errors import CliError, describe, reported
+from .options import load_model_option
+
+
+def _skip(path, err):
+    print(f"phalar index: skipping {describe(err)}", file=sys.stderr)
 
 
 def run(args):
-    try:
+    with reported("--out"):
         check_destination(args.out)
-    except FileExistsError as err:
-        raise CliError(f"--out {err}") from None
-    paths = find_audio_files(args.folder)
-    loaded = load_model(args.model, args.device)
-    model = loaded.model
+    with reported():
+        paths = find_audio_files(args.folder)
+    loaded = load_model_option(args)
     try:
-        check_searchable(model.similarity)
-    except ValueError as err:
-        raise CliError(f"--model {loaded.path}: {err}") from None
-    files, keys, row_file, row_window = [], [], [], []
-    for path in tqdm(paths, desc="index", unit="file", disable=None):
-        try:
-            windows = embed_file(model, path, args.batch_size)
-        except CliError as err:
-            if not args.skip_errors:
-                raise CliError(f"{err} (use --skip-errors to leave such files out)") from None
-            print(f"phalar index: skipping {err}", file=sys.stderr)
-            continue
-        keys.append(key_vectors(model.similarity, windows.embeddings).numpy())
-        row_file.append(np.full(len(windows.windows), len(files)))
-        row_window.append(windows.windows)
-        files.append(os.path.relpath(path, args.folder))
-    if not files:
-        raise CliError(f"{args.folder}: no usable audio file")
-    info = dict(
-        model=args.model,
-        model_sha256=loaded.fingerprint,
-        model_name=type(model).__name__,
-        similarity=type(model.similarity).__name__,
-        root=os.path.abspath(args.folder),
-        window_seconds=WINDOW_SECONDS,
-        hop_seconds=HOP_SECONDS,
-        sample_rate=int(model.sample_rate),
-    )
-    library = StemLibrary.from_rows(
-        np.concatenate(keys),
-        np.concatenate(row_file),
-        np.concatenate(row_window),
-        files,
-        info,
-        dtype=np.float16 if args.float16 else np.float32,
-    )
-    try:
+        library = build_library(
+            loaded,
+            paths,
+            args.folder,
+            args.batch_size,
+            dtype=np.float16 if args.float16 else np.float32,
+            on_error=_skip if args.skip_errors else None,
+        )
+    except (ValueError, OSError) as err:
+        hint = "" if args.skip_errors else " (use --skip-errors to leave such files out)"
+        raise CliError(f"{describe(err)}{hint}") from None
+    with reported("--out"):
         library.save(args.out)
-    except OSError as err:
-        raise CliError(f"--out {args.out}: {err}") from None
-    print(f"{len(library.keys)} windows of {len(files)} stems -> {args.out}")
+    print(f"{len(library.keys)} windows of {len(library.files)} stems -> {args.out}")

@@ -8,7 +8,7 @@ when it runs.
 import argparse
 
 from .. import __version__
-from .audio import HOP_SECONDS, WINDOW_SECONDS
+from ..inference.audio import HOP_SECONDS, WINDOW_SECONDS
 
 #: The shipped pretrained checkpoint: ``phalar_asteroid/pretrained/phalar-embedded.pth``.
 DEFAULT_MODEL = "phalar-embedded"

@@ -1,37 +1,21 @@
 """``phalar search MIX --library LIB --top 10``: the library stems that best fit a mix."""
 
-import os
-
-from ..library import StemLibrary, query_vectors
-from .audio import HOP_SECONDS, WINDOW_SECONDS
-from .errors import CliError
-from .model import embed_file, load_model
+from ..inference.library import StemLibrary, check_compatible, search_file
+from .errors import CliError, reported
+from .options import load_model_option
 
 
 def run(args):
-    try:
+    with reported("--library"):
         library = StemLibrary.load(args.library)
-    except ValueError as err:
-        raise CliError(f"--library {err}") from None
-    built = (library.info.get("window_seconds"), library.info.get("hop_seconds"))
-    if built != (WINDOW_SECONDS, HOP_SECONDS):
-        raise CliError(
-            f"--library {args.library} was cut into {built[0]} s windows every {built[1]} s; this "
-            f"version uses {WINDOW_SECONDS} s every {HOP_SECONDS} s: rebuild it with phalar index"
-        )
-    loaded = load_model(args.model, args.device)
-    if library.info.get("model_sha256") != loaded.fingerprint:
-        raise CliError(
-            f"--library {args.library} was built with model {library.info.get('model')!r}, "
-            f"not with {args.model!r} ({loaded.path}): pass the same --model"
-        )
-    mix = embed_file(loaded.model, args.mix, args.batch_size)
-    queries = query_vectors(loaded.model.similarity, mix.embeddings).numpy()
-    best, scores, pairs = library.search(queries, mix.windows, args.top)
-    if len(best) == 0:
+    loaded = load_model_option(args)
+    with reported(f"--library {args.library} was"):
+        check_compatible(library, loaded)
+    with reported():
+        hits = search_file(loaded, library, args.mix, args.top, args.batch_size)
+    if not hits:
         raise CliError(f"no stem in {args.library} has a window aligned with an active mix window")
-    root = library.info.get("root", "")
-    print(f"{len(library.files)} stems in {args.library} (files under {root})")
+    print(f"{len(library.files)} stems in {args.library} (files under {library.info.get('root')})")
     print(f"{'rank':>4}  {'score':>8}  {'windows':>7}  stem")
-    for rank, (i, score, n) in enumerate(zip(best, scores, pairs), start=1):
-        print(f"{rank:>4}  {score:8.4f}  {n:>7}  {os.path.join(root, library.files[i])}")
+    for rank, hit in enumerate(hits, start=1):
+        print(f"{rank:>4}  {hit.score:8.4f}  {hit.n_windows:>7}  {hit.path}")

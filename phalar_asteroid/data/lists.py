@@ -43,8 +43,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..utils.io import write_json
 from .datasets.audio import SILENCE_DB, load_stems, rms_db, window_frames
-from .datasets.common import DatasetError, load_beats, load_chords, write_json_atomic
+from .datasets.common import DatasetError, load_beats, load_chords
 from .pairs import draw_subsets, draw_window
 
 FORMAT_VERSION = 1
@@ -421,5 +422,5 @@ def make_retrieval_lists(
         "effective_k": effective_k,
     }
     if out_path is not None:
-        write_json_atomic(lists, out_path, sort_keys=True, separators=(",", ":"))
+        write_json(lists, out_path, sort_keys=True, separators=(",", ":"))
     return lists

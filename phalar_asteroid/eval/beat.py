@@ -26,21 +26,15 @@ def similarity_map(model, template_embeddings, window_embeddings) -> np.ndarray:
 
     Args:
         model (ContrastiveEncoder): the model whose similarity scores the embeddings.
-        template_embeddings (torch.Tensor): embeddings of the metronome templates, in the model's
-            internal layout ``(n_templates, 2, dim)``.
-        window_embeddings (torch.Tensor): sliding-window embeddings of one track
-            ``(n_windows, 2, dim)`` (:meth:`PHALAR.embed_windows`).
+        template_embeddings (torch.Tensor): embeddings of the metronome templates, complex
+            ``(n_templates, dim)`` as :meth:`~ContrastiveEncoder.embed` returns them.
+        window_embeddings (torch.Tensor): sliding-window embeddings of one track, complex
+            ``(n_windows, dim)`` (:meth:`PHALAR.embed_windows`).
 
     Returns:
         np.ndarray: float64 ``(n_templates, n_windows)``.
     """
-    device = next(model.parameters()).device
-    scores = model.similarity_scores(
-        template_embeddings.to(device),
-        window_embeddings.to(device),
-        all_pairs=True,
-        symmetric=True,
-    )
+    scores = model.score_embeddings(template_embeddings, window_embeddings, all_pairs=True)
     return scores.cpu().numpy().astype(np.float64)
 
 

@@ -141,24 +141,21 @@ class ModelScorer:
 
     @torch.no_grad()
     def embed(self, clips: torch.Tensor) -> torch.Tensor:
-        """Embeddings of clips ``(N, T)`` in the model's internal layout, on the CPU."""
-        out = [
-            self.model(self.model.prepare_input(clips[i : i + self.batch_size])).float().cpu()
-            for i in range(0, len(clips), self.batch_size)
-        ]
-        return torch.cat(out)
+        """Embeddings of clips ``(N, T)`` as the model's ``embed`` returns them, on the CPU."""
+        return self.model.embed(clips, batch_size=self.batch_size).cpu()
 
     @torch.no_grad()
     def pair_scores(self, queries: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         """Scores ``(M,)`` of matched rows of two embedding batches."""
-        q, c = queries.to(self.device), candidates.to(self.device)
-        return self.model.similarity_scores(q, c, symmetric=self.symmetric).float().cpu()
+        scores = self.model.score_embeddings(queries, candidates, symmetric=self.symmetric)
+        return scores.float().cpu()
 
     @torch.no_grad()
     def score_matrix(self, queries: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         """Scores ``(Nq, Nc)`` of every query against every candidate."""
-        q, c = queries.to(self.device), candidates.to(self.device)
-        scores = self.model.similarity_scores(q, c, all_pairs=True, symmetric=self.symmetric)
+        scores = self.model.score_embeddings(
+            queries, candidates, all_pairs=True, symmetric=self.symmetric
+        )
         return scores.float().cpu()
 
 

@@ -14,8 +14,8 @@ import soundfile as sf
 import torch
 from tqdm import tqdm
 
-from ..cli.output import atomic_output
 from ..data.render_audio import SAMPLE_RATE, build_midi, synthesize
+from ..utils.io import atomic_output
 
 #: General MIDI program 115 (0-based): Woodblock.
 WOODBLOCK = 115
@@ -164,12 +164,10 @@ def embed_templates(model, waves, batch_size: int = 32) -> torch.Tensor:
         batch_size (int): templates per backbone call.
 
     Returns:
-        torch.Tensor: ``(n_templates, 2, dim)`` embeddings on the CPU.
+        torch.Tensor: complex ``(n_templates, dim)`` embeddings (the layout of ``embed``) on the
+        CPU.
     """
     model.eval()
     spec = model.spectrogram(model.prepare_input(waves))
-    out = [
-        model.embed_spectrogram(spec[i : i + batch_size], lsp_padding="right").cpu()
-        for i in range(0, len(spec), batch_size)
-    ]
-    return torch.cat(out)
+    emb = model.embed_spectrogram(spec, lsp_padding="right", batch_size=batch_size)
+    return model.to_user_layout(emb).cpu()

@@ -7,7 +7,8 @@ import numpy as np
 import torch
 from asteroid.models.base_models import BaseModel
 
-from ..nn.complex import to_complex
+from ..nn.complex import from_complex, to_complex
+from ..utils.cache import cache_dir as user_cache_dir
 
 PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "pretrained")
 
@@ -30,13 +31,6 @@ def software_versions() -> dict:
 #: A Hugging Face hub model id, ``owner/name`` with an optional ``@revision``.
 HUB_ID = re.compile(r"[\w.-]+/[\w.-]+(@[\w./-]+)?")
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt")
-
-
-def default_cache_dir() -> str:
-    """Asteroid's model cache (``$ASTEROID_CACHE``, else ``~/.cache/torch/asteroid``)."""
-    from asteroid.utils.hub_utils import get_cache_dir
-
-    return get_cache_dir()
 
 
 def _download_url(url: str, cache_dir: str) -> str:
@@ -81,8 +75,9 @@ def resolve_pretrained(name_or_path: str, cache_dir: str = None) -> str:
 
     Args:
         name_or_path (str): file path, shipped name, URL or hub id.
-        cache_dir (str, optional): download cache; Asteroid's (:func:`default_cache_dir`) by
-            default.
+        cache_dir (str, optional): download cache; by default the package's
+            (:func:`phalar_asteroid.utils.cache.cache_dir`, subfolder ``models``), which
+            ``$PHALAR_CACHE_DIR`` moves.
 
     Returns:
         str: an existing file path.
@@ -101,7 +96,7 @@ def resolve_pretrained(name_or_path: str, cache_dir: str = None) -> str:
     is_url = name_or_path.startswith(("http://", "https://"))
     is_hub = HUB_ID.fullmatch(name_or_path) and not name_or_path.endswith(CHECKPOINT_SUFFIXES)
     if is_url or is_hub:
-        cache_dir = default_cache_dir() if cache_dir is None else cache_dir
+        cache_dir = user_cache_dir("models") if cache_dir is None else cache_dir
         try:
             if is_url:
                 return _download_url(name_or_path, cache_dir)
@@ -174,7 +169,7 @@ class ContrastiveEncoder(BaseModel):
                 "audio: resample first (e.g. torchaudio.functional.resample)"
             )
         if isinstance(wav, np.ndarray):
-            wav = torch.from_numpy(wav)
+            wav = torch.from_numpy(np.ascontiguousarray(wav))  # views (strides, read-only)
         if not torch.is_tensor(wav):
             raise ValueError(f"Expected a tensor or numpy array, got {type(wav).__name__}")
         if wav.dim() == 3:
@@ -200,38 +195,103 @@ class ContrastiveEncoder(BaseModel):
         param = next(self.parameters())
         return wav.to(device=param.device, dtype=torch.float32)
 
-    def embed(self, wav, sample_rate: int = None) -> torch.Tensor:
+    def to_user_layout(self, emb: torch.Tensor) -> torch.Tensor:
+        """Internal embeddings (what ``forward`` returns) in the layout :meth:`embed` returns.
+
+        Args:
+            emb (torch.Tensor): ``(batch, 2, dim)`` for complex models, else ``(batch, dim)``.
+
+        Returns:
+            torch.Tensor: complex64 ``(batch, dim)`` for complex models, else ``emb``.
+        """
+        return to_complex(emb) if self.is_complex else emb
+
+    def _to_internal(self, emb: torch.Tensor, name: str) -> torch.Tensor:
+        """Embeddings from :meth:`embed` in the layout the similarity module reads."""
+        if not torch.is_tensor(emb) or emb.dim() != 2:
+            shape = tuple(emb.shape) if torch.is_tensor(emb) else type(emb).__name__
+            raise ValueError(f"{name}: expected (batch, dim) embeddings from embed(), got {shape}")
+        if emb.is_complex() != self.is_complex:
+            kind = "complex" if self.is_complex else "real"
+            raise ValueError(
+                f"{name}: {type(self).__name__} scores {kind} embeddings (as embed() returns), "
+                f"got {emb.dtype}"
+            )
+        param = next(self.parameters())
+        emb = from_complex(emb) if self.is_complex else emb
+        return emb.to(device=param.device, dtype=param.dtype)
+
+    def embed(self, wav, sample_rate: int = None, batch_size: int = None) -> torch.Tensor:
         """User-facing embeddings: complex ``(batch, dim)`` for complex models, else real.
+
+        This is the one place where clips are embedded in batches: the CLI, the recipes and the
+        evaluation call it.
 
         Args:
             wav (torch.Tensor or np.ndarray): ``(batch, time)`` or ``(batch, 1, time)``.
             sample_rate (int, optional): checked against the model's rate.
+            batch_size (int, optional): clips per forward pass (each batch is moved to the
+                model's device on its own); all at once by default.
 
         Returns:
-            torch.Tensor: ``(batch, dim)``, complex64 for complex models.
+            torch.Tensor: ``(batch, dim)`` on the model's device, complex64 for complex models.
         """
-        emb = self(self.prepare_input(wav, sample_rate))
-        return to_complex(emb) if self.is_complex else emb
+        if batch_size is None or len(wav) <= batch_size:
+            return self.to_user_layout(self(self.prepare_input(wav, sample_rate)))
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        return torch.cat(
+            [
+                self.to_user_layout(self(self.prepare_input(wav[i : i + batch_size], sample_rate)))
+                for i in range(0, len(wav), batch_size)
+            ]
+        )
 
-    def similarity_scores(self, a, b, all_pairs: bool = False, symmetric: bool = True):
-        r"""Scores embeddings in the model's internal layout.
+    def score_embeddings(self, a, b, all_pairs: bool = False, symmetric: bool = True):
+        r"""Scores embeddings as :meth:`embed` returns them (e.g. a library embedded once).
 
         Args:
-            a (torch.Tensor): embeddings ``(B_a, 2, dim)`` (complex) or ``(B_a, dim)``.
-            b (torch.Tensor): embeddings of the same layout.
-            all_pairs (bool): return the ``(B_a, B_b)`` matrix instead of matched rows.
+            a (torch.Tensor): embeddings ``(B_a, dim)``, complex for complex models.
+            b (torch.Tensor): embeddings ``(B_b, dim)``.
+            all_pairs (bool): the ``(B_a, B_b)`` matrix instead of matched rows.
             symmetric (bool): average both argument orders; for PHALAR this is the Hermitian
                 form :math:`s_H`.
 
         Returns:
             torch.Tensor: ``(B,)`` or ``(B_a, B_b)`` scores.
         """
-        fn = self.similarity.forward if all_pairs else self.similarity.pairwise
-        scores = fn(a, b)
-        if symmetric:
-            reverse = fn(b, a)
-            scores = 0.5 * (scores + (reverse.T if all_pairs else reverse))
-        return scores
+        a, b = self._to_internal(a, "a"), self._to_internal(b, "b")
+        if not all_pairs and len(a) != len(b):
+            raise ValueError(f"matched rows need equal batches: got {len(a)} and {len(b)}")
+        return self.similarity.scores(a, b, all_pairs=all_pairs, symmetric=symmetric)
+
+    def query_vectors(self, emb: torch.Tensor) -> torch.Tensor:
+        """Real query vectors of embeddings: ``score_embeddings(a, b) = query(a) · key(b)``.
+
+        Args:
+            emb (torch.Tensor): embeddings ``(n, dim)`` from :meth:`embed`.
+
+        Returns:
+            torch.Tensor: float32 ``(n, features)``.
+
+        Raises:
+            ValueError: the model's similarity is not searchable (e.g. the cosine ablation).
+        """
+        return self.similarity.query_vectors(self._to_internal(emb, "emb"))
+
+    def key_vectors(self, emb: torch.Tensor) -> torch.Tensor:
+        """Real key vectors that a library stores (see :meth:`query_vectors`).
+
+        Args:
+            emb (torch.Tensor): embeddings ``(n, dim)`` from :meth:`embed`.
+
+        Returns:
+            torch.Tensor: float32 ``(n, features)``.
+
+        Raises:
+            ValueError: the model's similarity is not searchable.
+        """
+        return self.similarity.key_vectors(self._to_internal(emb, "emb"))
 
     def _embed_both(self, x, y, sample_rate):
         x, y = self.prepare_input(x, sample_rate), self.prepare_input(y, sample_rate)
@@ -255,7 +315,7 @@ class ContrastiveEncoder(BaseModel):
         if len(x) != len(y):
             raise ValueError(f"score() pairs rows: got batches of {len(x)} and {len(y)}")
         a, b = self._embed_both(x, y, sample_rate)
-        return self.similarity_scores(a, b, symmetric=symmetric)
+        return self.similarity.scores(a, b, symmetric=symmetric)
 
     def pairwise(self, x, y, symmetric: bool = True, sample_rate: int = None) -> torch.Tensor:
         """Scores of every clip in ``x`` against every clip in ``y``.
@@ -264,7 +324,7 @@ class ContrastiveEncoder(BaseModel):
             torch.Tensor: ``(len(x), len(y))`` scores.
         """
         a, b = self._embed_both(x, y, sample_rate)
-        return self.similarity_scores(a, b, all_pairs=True, symmetric=symmetric)
+        return self.similarity.scores(a, b, all_pairs=True, symmetric=symmetric)
 
     def _refuse_separation(self, *args, **kwargs):
         raise NotImplementedError(

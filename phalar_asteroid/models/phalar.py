@@ -190,17 +190,28 @@ class PHALAR(ContrastiveEncoder):
             spec = self.mel(wav)
         return self.db(spec)
 
-    def embed_spectrogram(self, spec: torch.Tensor, lsp_padding: str = None) -> torch.Tensor:
+    def embed_spectrogram(
+        self, spec: torch.Tensor, lsp_padding: str = None, batch_size: int = None
+    ) -> torch.Tensor:
         """Backbone, pooling and head on a scaled spectrogram ``(batch, n_bins, frames)``.
 
         Args:
             spec (torch.Tensor): output of :meth:`spectrogram` (or windows of it).
             lsp_padding (str, optional): overrides the LSP padding mode (``"right"`` for the
                 sliding windows of the beat and chord recipes).
+            batch_size (int, optional): spectrograms per backbone call, to bound memory when
+                one spectrogram batch (one dB floor) holds many windows; all at once by default.
 
         Returns:
             torch.Tensor: embeddings in the internal layout.
         """
+        if batch_size is not None and len(spec) > batch_size:
+            return torch.cat(
+                [
+                    self.embed_spectrogram(spec[i : i + batch_size].contiguous(), lsp_padding)
+                    for i in range(0, len(spec), batch_size)
+                ]
+            )
         features = self.backbone(spec.unsqueeze(1))
         if lsp_padding is not None and isinstance(self.pool, LearnedSpectralPooling):
             default, self.pool.padding = self.pool.padding, lsp_padding
@@ -249,7 +260,8 @@ class PHALAR(ContrastiveEncoder):
             sample_rate (int, optional): checked against the model's rate.
 
         Returns:
-            torch.Tensor: ``(n_windows, 2, embed_dim)`` (or ``(n_windows, embed_dim)``).
+            torch.Tensor: ``(n_windows, embed_dim)``, complex64 for complex models (the layout of
+            :meth:`embed`).
         """
         if getattr(wav, "ndim", 0) == 1:
             wav = wav[None]
@@ -262,11 +274,7 @@ class PHALAR(ContrastiveEncoder):
                 f"Track of {spec.shape[-1]} frames is shorter than one window ({window_frames})"
             )
         windows = spec.unfold(-1, window_frames, hop_frames).permute(1, 0, 2)
-        out = [
-            self.embed_spectrogram(windows[i : i + batch_size].contiguous(), lsp_padding)
-            for i in range(0, len(windows), batch_size)
-        ]
-        return torch.cat(out)
+        return self.to_user_layout(self.embed_spectrogram(windows, lsp_padding, batch_size))
 
     def get_model_args(self) -> dict:
         return dict(self.model_args)

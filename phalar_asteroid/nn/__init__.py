@@ -11,6 +11,7 @@ from .similarity import (
     CplxCosineSimilarity,
     PSDSimilarity,
     RealBilinearSimilarity,
+    Similarity,
     make_similarity,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "RealBilinearSimilarity",
     "RealHead",
     "SeparableResBlock",
+    "Similarity",
     "from_complex",
     "make_similarity",
     "to_complex",

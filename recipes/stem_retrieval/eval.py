@@ -22,11 +22,8 @@ import sys
 
 import numpy as np
 import torch
-import yaml
 
-from phalar_asteroid import models
 from phalar_asteroid.data.datasets import Manifest
-from phalar_asteroid.data.datasets.common import write_json_atomic
 from phalar_asteroid.data.lists import load_candidate, load_lists
 from phalar_asteroid.eval.baselines import BASELINES
 from phalar_asteroid.eval.retrieval import (
@@ -36,7 +33,9 @@ from phalar_asteroid.eval.retrieval import (
     evaluate_list,
     paired_comparison,
 )
-from phalar_asteroid.models.base import ContrastiveEncoder
+from phalar_asteroid.inference.model import load_model
+from phalar_asteroid.utils.config import load_conf
+from phalar_asteroid.utils.io import atomic_output, write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -73,25 +72,12 @@ def experiment_dirs(spec: str) -> list:
     return sorted(found)
 
 
-def load_model(exp_dir: str):
-    """The trained model of an experiment and its headline scoring form."""
-    package = torch.load(
-        os.path.join(exp_dir, "best_model.pth"), map_location="cpu", weights_only=True
-    )
-    try:
-        model_class = models.get(package.get("model_name"))
-    except ValueError:
-        model_class = None
-    # Asteroid's registry also holds its separation models, which cannot score stems.
-    if not (isinstance(model_class, type) and issubclass(model_class, ContrastiveEncoder)):
-        raise ValueError(
-            f"{exp_dir}/best_model.pth holds {package.get('model_name')!r}, "
-            "not a contrastive encoder (PHALAR or COCOLA)"
-        )
-    model = model_class.from_pretrained(package)
-    with open(os.path.join(exp_dir, "conf.yml")) as fhandle:
-        conf = yaml.safe_load(fhandle)
-    return model, bool(conf["similarity"]["eval_symmetric"])
+def load_experiment(exp_dir: str, device: str):
+    """The trained model of an experiment (loaded as everywhere: ``inference.load_model``) and
+    its headline scoring form."""
+    loaded = load_model(os.path.join(exp_dir, "best_model.pth"), device)
+    conf = load_conf(os.path.join(exp_dir, "conf.yml"))
+    return loaded, bool(conf["similarity"]["eval_symmetric"])
 
 
 def clip_table(lists_by_protocol: dict) -> tuple:
@@ -147,14 +133,6 @@ def clips_fingerprint(clips: list, seconds: float, sample_rate: int) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def scorer_fingerprint(label: str, info: dict) -> str:
-    """Digest of what produces a scorer's embeddings: its checkpoint bytes, or its name."""
-    if "exp_dir" not in info:
-        return label
-    with open(os.path.join(info["exp_dir"], "best_model.pth"), "rb") as fhandle:
-        return hashlib.sha1(fhandle.read()).hexdigest()
-
-
 def cached_embeddings(path: str, clips_key: str, scorer_key: str):
     """``(embeddings, seconds)`` saved for exactly these clips and scorer, else None."""
     if not os.path.isfile(path):
@@ -167,24 +145,26 @@ def cached_embeddings(path: str, clips_key: str, scorer_key: str):
 
 def save_embeddings(path: str, embeddings, seconds: float, clips_key: str, scorer_key: str):
     """Writes the cache entry under a temporary name, then renames it."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     entry = {"clips": clips_key, "scorer": scorer_key, "embeddings": embeddings, "seconds": seconds}
-    torch.save(entry, path + ".tmp")
-    os.replace(path + ".tmp", path)
+    with atomic_output(path) as tmp:
+        torch.save(entry, tmp)
 
 
 def main(args):
     device = "cuda" if args.use_gpu and torch.cuda.is_available() else "cpu"
-    scorers, headline, info = {}, {}, {}
+    # What produces each scorer's embeddings (its checkpoint's SHA-256, or a baseline's name):
+    # the key of the embedding cache.
+    scorers, headline, info, fingerprints = {}, {}, {}, {}
     for exp_dir in experiment_dirs(args.exp_dirs):
         label = os.path.basename(exp_dir).removeprefix("train_")
-        model, symmetric = load_model(exp_dir)
+        loaded, symmetric = load_experiment(exp_dir, device)
         scorers[label] = ModelScorer(
-            model, symmetric=True, batch_size=args.batch_size, device=device
+            loaded.model, symmetric=True, batch_size=args.batch_size, device=device
         )
         headline[label] = "sym" if symmetric else "plain"
         summary_path = os.path.join(exp_dir, "train_summary.json")
-        info[label] = {"exp_dir": exp_dir, "model_name": type(model).__name__}
+        info[label] = {"exp_dir": exp_dir, "model_name": type(loaded.model).__name__}
+        fingerprints[label] = loaded.fingerprint
         if os.path.isfile(summary_path):
             with open(summary_path) as fhandle:
                 summary = json.load(fhandle)
@@ -211,7 +191,7 @@ def main(args):
         first = next(iter(lists.values()))
         clips, maps = clip_table(lists)
         clips_key = clips_fingerprint(clips, first["seconds"], first["sample_rate"])
-        keys = {label: scorer_fingerprint(label, info[label]) for label in scorers}
+        keys = {label: fingerprints.get(label, label) for label in scorers}
         paths = {l: os.path.join(args.out_dir, "embeddings", dataset, f"{l}.pt") for l in scorers}
         embeddings, todo = {}, {}
         for label, scorer in scorers.items():
@@ -264,11 +244,11 @@ def main(args):
         "results": results,
         "paired": paired_tests(results, headline, learned),
     }
-    write_json_atomic(final, os.path.join(args.out_dir, "final_metrics.json"), indent=1)
+    write_json(final, os.path.join(args.out_dir, "final_metrics.json"), indent=1)
     for label, meta in info.items():
         if "exp_dir" in meta:
             own = {"headline_form": headline[label], "results": results.get(label, {})}
-            write_json_atomic(own, os.path.join(meta["exp_dir"], "final_metrics.json"), indent=1)
+            write_json(own, os.path.join(meta["exp_dir"], "final_metrics.json"), indent=1)
     table = write_table(final, os.path.join(args.out_dir, "results.md"))
     write_plot(final, os.path.join(args.out_dir, "accuracy_vs_k.png"))
     print(table)

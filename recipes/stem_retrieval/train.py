@@ -15,14 +15,12 @@ import sys
 import pytorch_lightning as pl
 import torch
 import yaml
-from asteroid.utils import parse_args_as_dict, prepare_parser_from_dict
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import ConcatDataset, DataLoader
 
 from phalar_asteroid.data.augment import AugmentConfig
 from phalar_asteroid.data.datasets import Manifest
-from phalar_asteroid.data.datasets.common import write_json_atomic
 from phalar_asteroid.data.lists import ListPairDataset, load_lists
 from phalar_asteroid.data.pairs import PairDataModule, RandomCropCollate
 from phalar_asteroid.engine import (
@@ -33,10 +31,12 @@ from phalar_asteroid.engine import (
 from phalar_asteroid.engine.callbacks import TimeToAccuracy
 from phalar_asteroid.engine.sampler import ResumableEpochSampler
 from phalar_asteroid.losses import InfoNCELoss
+from phalar_asteroid.utils.config import parse_with_conf
+from phalar_asteroid.utils.io import atomic_output, write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from local.config import build_model, load_conf, overlay_paths  # noqa: E402
+from local.config import build_model, overlay_paths  # noqa: E402
 from local.same_track import SameTrackCropCollate, SameTrackPairDataset  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -154,9 +154,8 @@ def main(conf):
     pl.seed_everything(t["seed"], workers=True)
     os.makedirs(exp_dir, exist_ok=True)
     conf_path = os.path.join(exp_dir, "conf.yml")
-    with open(conf_path + ".tmp", "w") as fhandle:
+    with atomic_output(conf_path) as tmp, open(tmp, "w") as fhandle:
         yaml.safe_dump(conf, fhandle)
-    os.replace(conf_path + ".tmp", conf_path)
 
     train_set, train_loader, val_loader = make_loaders(conf, data_dir, names)
     model = build_model(conf)
@@ -227,7 +226,7 @@ def main(conf):
         return
 
     best_k = {k: float(v) for k, v in best.best_k_models.items()}
-    write_json_atomic(best_k, os.path.join(exp_dir, "best_k_models.json"), indent=0)
+    write_json(best_k, os.path.join(exp_dir, "best_k_models.json"), indent=0)
     # "last": the weights as training left them (this process holds them, whether fit just ran
     # or stopped at once because a resumed run was already complete).
     best_path = best.best_model_path if t["select_weights"] == "best" else ""
@@ -238,8 +237,8 @@ def main(conf):
     to_save = system.model.serialize()
     to_save.update(train_set.get_infos())
     out = os.path.join(exp_dir, "best_model.pth")
-    torch.save(to_save, out + ".tmp")
-    os.replace(out + ".tmp", out)
+    with atomic_output(out) as tmp:
+        torch.save(to_save, tmp)
     summary = {
         "global_step": int(trainer.global_step),
         "train_seconds": timer.elapsed,
@@ -252,15 +251,10 @@ def main(conf):
         "val_history": timer.history,
         "n_parameters": sum(p.numel() for p in system.model.parameters()),
     }
-    write_json_atomic(summary, os.path.join(exp_dir, "train_summary.json"), indent=1)
+    write_json(summary, os.path.join(exp_dir, "train_summary.json"), indent=1)
 
 
 if __name__ == "__main__":
     pre_args, _ = parser.parse_known_args()
     overlays = overlay_paths(pre_args.overlays, os.path.join(HERE, "local"))
-    base = load_conf(os.path.join(HERE, "local", "conf.yml"), overlays)
-    parser = prepare_parser_from_dict(base, parser=parser)
-    arg_dic, plain_args = parse_args_as_dict(parser, return_plain_args=True)
-    arg_dic.pop("positional arguments", None)
-    arg_dic["main_args"].pop("help", None)
-    main(arg_dic)
+    main(parse_with_conf(parser, os.path.join(HERE, "local", "conf.yml"), overlays))

@@ -6,7 +6,7 @@ import torch
 import torchaudio
 
 from phalar_asteroid.cli import main
-from phalar_asteroid.cli.model import file_fingerprint
+from phalar_asteroid.utils.io import sha256_file as file_fingerprint
 
 SR = 16000
 

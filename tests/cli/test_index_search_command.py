@@ -9,7 +9,7 @@ import torch
 import torchaudio
 
 from phalar_asteroid.cli import main
-from phalar_asteroid.library import StemLibrary
+from phalar_asteroid.inference.library import StemLibrary
 
 SR = 16000
 STEMS = ("bass0", "bass1", "bass2", "bass3", "bass4", "melody")
@@ -35,10 +35,8 @@ def brute_force_scores(model, mix_path, stem_paths):
     with torch.no_grad():
         for path in stem_paths:
             pairs = list(zip(mix, windows(read_16k(path))))
-            emb = [(model(m[None]), model(s[None])) for m, s in pairs]
-            scores.append(
-                np.mean([float(model.similarity_scores(a, b, symmetric=True)) for a, b in emb])
-            )
+            emb = [(model.embed(m[None]), model.embed(s[None])) for m, s in pairs]
+            scores.append(np.mean([float(model.score_embeddings(a, b)) for a, b in emb]))
     return np.array(scores)
 
 

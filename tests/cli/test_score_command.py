@@ -8,8 +8,8 @@ import soundfile as sf
 import torch
 
 from phalar_asteroid.cli import main
-from phalar_asteroid.cli.calibration import N_SONGS, calibration_clips, calibration_path
-from phalar_asteroid.cli.model import file_fingerprint
+from phalar_asteroid.inference.calibration import N_SONGS, calibration_clips, calibration_path
+from phalar_asteroid.utils.io import sha256_file as file_fingerprint
 
 SR = 16000
 

@@ -107,7 +107,7 @@ def test_model_scorer_forms_and_embed_once():
 
     scorer = ModelScorer(model, symmetric=True, batch_size=2)
     emb = embed_clips(load, 3, {"phalar": scorer}, batch_size=2)["phalar"]
-    assert sorted(loads) == [0, 1, 2] and emb.shape == (3, 2, 8)
+    assert sorted(loads) == [0, 1, 2] and emb.shape == (3, 8) and emb.is_complex()
     sym = scorer.pair_scores(emb[[0, 1]], emb[[1, 0]])
     assert torch.allclose(sym[0], sym[1], atol=1e-6)  # s_H is symmetric
     plain = scorer.with_form(False).pair_scores(emb[[0, 1]], emb[[1, 0]])

@@ -10,7 +10,6 @@ import torch
 
 from phalar_asteroid.data.datasets.audio import SILENCE_DB, rms_db
 from phalar_asteroid.data.render import render_corpus
-from phalar_asteroid.models import PHALAR
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
 
@@ -22,31 +21,7 @@ def load_example(name):
     return module
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """One intra-op thread for this module (restored after): small models on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tiny_model_path(tmp_path_factory):
-    torch.manual_seed(0)
-    model = PHALAR(
-        n_bins=24,
-        fmin=65.4,
-        backbone_width=4,
-        depth=3,
-        lsp_channels=8,
-        lsp_components=4,
-        embed_dim=16,
-        dropout=0.0,
-    )
-    path = tmp_path_factory.mktemp("model") / "tiny.pth"
-    torch.save(model.serialize(), path)
-    return str(path)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def test_cqt_separation_model_trains():
@@ -55,11 +30,11 @@ def test_cqt_separation_model_trains():
     assert results["round_trip"]
 
 
-def test_mirdata_retrieval_on_a_rendered_corpus(tiny_model_path, tmp_path):
+def test_mirdata_retrieval_on_a_rendered_corpus(model_path, tmp_path):
     render_corpus(tmp_path / "corpus", 2, seed=0, flavour="chorale", workers=1, max_seconds=5.5)
     data_home = str(tmp_path / "corpus" / "cocochorales")
     example = load_example("mirdata_retrieval")
-    args = ["--data_home", data_home, "--model", tiny_model_path, "--split", "all"]
+    args = ["--data_home", data_home, "--model", model_path, "--split", "all"]
     args += ["--ks", "2", "4", "--index_dir", str(tmp_path / "index")]
     results = example.main(args)
     # One query per voice active in the middle 5 s of its piece, read here with soundfile.
@@ -86,9 +61,9 @@ def test_mirdata_retrieval_on_a_rendered_corpus(tiny_model_path, tmp_path):
     assert reversed_["top1"] == 0.0 and reversed_["mrr"] == pytest.approx(0.25)
 
 
-def test_phasor_plot(tiny_model_path, tmp_path):
+def test_phasor_plot(model_path, tmp_path):
     png = tmp_path / "phasors.png"
-    errors = load_example("phasor_plot").main(["--model", tiny_model_path, "--out", str(png)])
+    errors = load_example("phasor_plot").main(["--model", model_path, "--out", str(png)])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # Median phase error over channels, per component: an untrained model already follows
     # -2πks/N (a wrong sign or shift unit would give about π/2, the error of random phases).

@@ -115,3 +115,39 @@ def test_trace_from_2d_takes_both_waveform_ranks(model):
 def test_multichannel_forward_is_refused(model):
     with pytest.raises(ValueError, match="mono"):
         model(wav(model).unsqueeze(1).repeat(1, 2, 1))
+
+
+def test_embed_in_batches_equals_one_pass(model):
+    x = wav(model, batch=5, seed=3)
+    with torch.no_grad():
+        whole = model.embed(x)
+        torch.testing.assert_close(model.embed(x, batch_size=2), whole, rtol=1e-5, atol=1e-6)
+    assert whole.shape[0] == 5 and whole.dim() == 2
+    assert whole.is_complex() == model.is_complex
+    with pytest.raises(ValueError, match="batch_size"):
+        model.embed(x, batch_size=0)
+
+
+def test_scoring_takes_what_embed_returns(model):
+    x, y = wav(model, batch=3, seed=4), wav(model, batch=3, seed=5)
+    with torch.no_grad():
+        a, b = model.embed(x), model.embed(y)
+        torch.testing.assert_close(
+            model.score_embeddings(a, b), model.score(x, y), atol=1e-5, rtol=1e-5
+        )
+        matrix = model.score_embeddings(a, b, all_pairs=True)
+        torch.testing.assert_close(matrix, model.pairwise(x, y), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            torch.diagonal(matrix), model.score_embeddings(a, b), atol=1e-5, rtol=1e-5
+        )
+        # A library stores key vectors once; one dot product per row gives the symmetric score.
+        searched = model.query_vectors(a) @ model.key_vectors(b).T
+        torch.testing.assert_close(searched, matrix, atol=1e-5, rtol=1e-5)
+    internal = model(model.prepare_input(x))
+    if model.is_complex:  # the internal (batch, 2, dim) layout is refused, with the reason
+        with pytest.raises(ValueError, match="expected \\(batch, dim\\) embeddings"):
+            model.score_embeddings(internal, internal)
+        with pytest.raises(ValueError, match="complex embeddings"):
+            model.score_embeddings(a.real, b.real)
+    with pytest.raises(ValueError, match="equal batches"):
+        model.score_embeddings(a, b[:2])

@@ -34,10 +34,10 @@ def test_common_phase_invariance_relative_phase_sensitivity(kind):
     torch.manual_seed(1)
     sim = make_similarity(kind, 16)
     x, y = _embeddings()
-    base = sim.pairwise(x, y)
-    common = sim.pairwise(complex_rotate(x, 0.9), complex_rotate(y, 0.9))
+    base = sim.diagonal(x, y)
+    common = sim.diagonal(complex_rotate(x, 0.9), complex_rotate(y, 0.9))
     torch.testing.assert_close(common, base, atol=1e-5, rtol=1e-5)
-    relative = sim.pairwise(complex_rotate(x, 0.9), y)
+    relative = sim.diagonal(complex_rotate(x, 0.9), y)
     if kind == "cosine":  # |x'^H y'| is phase invariant by design
         torch.testing.assert_close(relative, base, atol=1e-5, rtol=1e-5)
     else:
@@ -47,12 +47,12 @@ def test_common_phase_invariance_relative_phase_sensitivity(kind):
 @pytest.mark.parametrize(
     "kind", ["bilinear", "hermitian", "psd", "cosine", "real_bilinear", "cocola"]
 )
-def test_pairwise_is_matrix_diagonal(kind):
+def test_diagonal_is_matrix_diagonal(kind):
     sim = make_similarity(kind, 16)
     x, y = _embeddings()
     if kind in ("real_bilinear", "cocola"):
         x, y = x[:, 0], y[:, 0]
-    torch.testing.assert_close(sim.pairwise(x, y), torch.diagonal(sim(x, y)), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(sim.diagonal(x, y), torch.diagonal(sim(x, y)), atol=1e-5, rtol=1e-5)
 
 
 def test_parameter_counts():

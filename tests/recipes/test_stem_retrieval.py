@@ -11,6 +11,8 @@ import pytest
 import torch
 from asteroid.utils import parse_args_as_dict, prepare_parser_from_dict
 
+from phalar_asteroid.utils.config import load_conf
+
 RECIPE = os.path.join(os.path.dirname(__file__), "..", "..", "recipes", "stem_retrieval")
 RECIPE = os.path.abspath(RECIPE)
 LOCAL = os.path.join(RECIPE, "local")
@@ -25,11 +27,7 @@ def _load_module(name, path):
 
 
 _config = _load_module("stem_retrieval_local_config", os.path.join(LOCAL, "config.py"))
-build_model, load_conf, overlay_paths = (
-    _config.build_model,
-    _config.load_conf,
-    _config.overlay_paths,
-)
+build_model, overlay_paths = _config.build_model, _config.overlay_paths
 CONF = os.path.join(LOCAL, "conf.yml")
 
 

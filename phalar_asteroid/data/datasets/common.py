@@ -9,13 +9,14 @@ opens. Building an index or a manifest lists folders and probes files, so it nee
 import hashlib
 import json
 import os
-import secrets
 from typing import Callable, Optional, TextIO
 
 import numpy as np
 import yaml
 from mirdata import annotations, core, io, validate
 from smart_open import open as smart_open
+
+from ...utils.io import write_json
 
 #: Committed indexes live here (never inside site-packages: only written on explicit request).
 PACKAGE_INDEX_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "indexes")
@@ -133,31 +134,6 @@ class IndexEntries:
         return self.expected(rel) if self.exists(rel) else [None, None]
 
 
-def write_json_atomic(obj, path: str, **dump_kwargs) -> None:
-    """Write JSON to a temporary file in the target folder, then rename it over ``path``.
-
-    Args:
-        obj: JSON-serialisable object.
-        path (str): destination; its folder is created when needed.
-        **dump_kwargs: passed to :func:`json.dump`.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    # A unique name opened with "x" (not mkstemp) so that the file gets the usual umask mode.
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as fhandle:
-            json.dump(obj, fhandle, **dump_kwargs)
-            fhandle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def default_index_dir(data_home: str) -> str:
     """Per-tree index folder in the user cache (``$XDG_CACHE_HOME`` or ``~/.cache``).
 
@@ -228,7 +204,7 @@ def build_index(
     The index holds mirdata's keys only (``version``, ``tracks``, ``multitracks``), since
     ``Dataset.validate()`` returns one dict per top-level key.
     """
-    write_json_atomic(make_index(data_home, checksums), path, indent=1, sort_keys=True)
+    write_json(make_index(data_home, checksums), path, indent=1, sort_keys=True)
 
 
 class LocalDataset(core.Dataset):

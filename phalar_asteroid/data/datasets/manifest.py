@@ -19,7 +19,8 @@ import struct
 
 import soundfile as sf
 
-from .common import DatasetError, write_json_atomic
+from ...utils.io import write_json
+from .common import DatasetError
 
 MANIFEST_FORMAT_VERSION = 1
 
@@ -64,7 +65,7 @@ class Manifest(list):
         Args:
             path (str): destination ``.json`` file.
         """
-        write_json_atomic(self.to_dict(), path, indent=1, sort_keys=True)
+        write_json(self.to_dict(), path, indent=1, sort_keys=True)
 
     @classmethod
     def load(cls, path: str) -> "Manifest":

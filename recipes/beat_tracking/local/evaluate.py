@@ -27,13 +27,13 @@ from common import (  # noqa: E402
     beats_file,
     load_manifest,
     parse_with_conf,
-    read_beats,
+    read_beat_times,
 )
 from tqdm import tqdm  # noqa: E402
 
-from phalar_asteroid.cli.output import atomic_output  # noqa: E402
-from phalar_asteroid.data.datasets.common import load_beats, write_json_atomic  # noqa: E402
+from phalar_asteroid.data.datasets.common import load_beats  # noqa: E402
 from phalar_asteroid.eval.beat import SUMMARY_METRICS, beat_metrics  # noqa: E402
+from phalar_asteroid.utils.io import atomic_output, write_json  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--manifest", required=True)
@@ -81,7 +81,7 @@ def score_tracks(manifest, folders, trims) -> list:
             path = beats_file(folder, system, track["track_id"])
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"Missing {path}: run the stage that writes {system}")
-            estimate = read_beats(path)
+            estimate = read_beat_times(path)
             for trim in trims:
                 rows.append(
                     {
@@ -127,7 +127,7 @@ def plot_track(track, folders, exp_dir) -> str:
     stored = np.load(os.path.join(exp_dir, "envelopes", f"{track_id}.npz"))
     envelope, fps, offset = stored["envelope"], float(stored["fps"]), float(stored["offset"])
     rows = {"reference": load_beats(track["beats_path"]).times}
-    rows.update({s: read_beats(beats_file(folders[s], s, track_id)) for s in SYSTEM_NAMES})
+    rows.update({s: read_beat_times(beats_file(folders[s], s, track_id)) for s in SYSTEM_NAMES})
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(12, 4.5), sharex=True, gridspec_kw={"height_ratios": [2, 1.4]}
     )
@@ -182,7 +182,7 @@ def main(conf):
         "throughput": throughput,
         "systems": summary,
     }
-    write_json_atomic(report, os.path.join(exp_dir, "summary.json"), indent=1)
+    write_json(report, os.path.join(exp_dir, "summary.json"), indent=1)
     table = markdown_table(summary, trims)
     text = (
         f"Zero-shot beat tracking on {manifest.dataset} ({manifest.split}): {len(manifest)} tracks, "

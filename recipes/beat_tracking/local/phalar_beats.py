@@ -2,7 +2,7 @@
 
 1. Embed the metronome templates in one spectrogram batch (cached in ``<exp_dir>/templates.npz``).
 2. For every track: one CQT, sliding 4.8 s windows every 20 ms through the encoder
-   (``PHALAR.embed_windows``), the template × window Hermitian similarity map, its onset
+   (``inference.FrameEmbedder``), the template × window Hermitian similarity map, its onset
    envelope (``<exp_dir>/envelopes/<track_id>.npz``).
 3. Decode the envelope with librosa's DP tracker (``phalar_dp``, as the paper) and madmom's DBN
    (``phalar_dbn``), adding the templates' first-click time: ``<exp_dir>/beats/<system>/``.
@@ -13,7 +13,6 @@ printed and written to ``<exp_dir>/throughput.json``.
 
 import argparse
 import os
-import time
 
 import numpy as np
 import torch
@@ -24,15 +23,15 @@ from common import (
     load_mix,
     parse_with_conf,
     pick_device,
-    write_beats,
+    write_beat_times,
 )
 from tqdm import tqdm
 
-from phalar_asteroid.cli.output import atomic_output
-from phalar_asteroid.data.datasets.common import write_json_atomic
 from phalar_asteroid.eval.beat import dbn_beats, dp_beats, onset_envelope, similarity_map
 from phalar_asteroid.eval.templates import embed_templates, load_templates, template_bpms
-from phalar_asteroid.models import PHALAR
+from phalar_asteroid.inference.frames import FrameEmbedder
+from phalar_asteroid.inference.model import load_model
+from phalar_asteroid.utils.io import atomic_output
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--manifest", required=True)
@@ -68,11 +67,10 @@ def template_embeddings(model, model_path, conf, templates_dir, cache) -> torch.
 def main(conf):
     args, win, env = conf["main_args"], conf["windows"], conf["envelope"]
     device = pick_device(bool(args["use_gpu"]))
-    model = PHALAR.from_pretrained(args["model_path"]).eval().to(device)
+    model = load_model(args["model_path"], device).model
     sample_rate = int(model.sample_rate)
-    fps = 1.0 / win["hop_seconds"]
-    window_frames = model.frames(win["window_seconds"], "window_seconds")
-    hop_frames = model.frames(win["hop_seconds"], "hop_seconds")
+    embedder = FrameEmbedder(model, win["window_seconds"], win["hop_seconds"], win["batch_size"])
+    fps = 1.0 / embedder.frame_period
     offset = conf["templates"]["first_click"]
     exp_dir = args["exp_dir"]
     templates = template_embeddings(
@@ -82,27 +80,21 @@ def main(conf):
         args["templates_dir"],
         os.path.join(exp_dir, "templates.npz"),
     )
-    n_windows, seconds, done = 0, 0.0, 0
+    done = 0
     for track in tqdm(load_manifest(args["manifest"]), desc="PHALAR beats"):
         track_id = track["track_id"]
         envelope_path = os.path.join(exp_dir, "envelopes", f"{track_id}.npz")
         outputs = [beats_file(os.path.join(exp_dir, "beats"), s, track_id) for s in PHALAR_SYSTEMS]
         if os.path.isfile(envelope_path) and all(os.path.isfile(p) for p in outputs):
             continue
-        wav = torch.from_numpy(load_mix(track, sample_rate))
-        start = time.perf_counter()
         try:
-            windows = model.embed_windows(wav, window_frames, hop_frames, win["batch_size"])
+            frames = embedder(load_mix(track, sample_rate))
         except ValueError as err:  # e.g. shorter than one window: no envelope, no beats
             print(f"{track_id}: {err}")
             envelope = np.zeros(0)
         else:
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            seconds += time.perf_counter() - start
-            n_windows += len(windows)
             envelope = onset_envelope(
-                similarity_map(model, templates, windows), env["n_sigma"], env["min_count"]
+                similarity_map(model, templates, frames), env["n_sigma"], env["min_count"]
             )
         with atomic_output(envelope_path) as tmp:
             with open(tmp, "wb") as fhandle:
@@ -112,22 +104,9 @@ def main(conf):
             "phalar_dbn": dbn_beats(envelope, fps, offset, env["dbn_floor"]),
         }
         for system, path in zip(PHALAR_SYSTEMS, outputs):
-            write_beats(path, decoded[system])
+            write_beat_times(path, decoded[system])
         done += 1
-    if n_windows:
-        rate = n_windows / seconds
-        print(f"Encoder throughput: {rate:.1f} windows/s ({n_windows} windows, {device.type})")
-        write_json_atomic(
-            {
-                "windows": n_windows,
-                "seconds": seconds,
-                "windows_per_second": rate,
-                "device": str(device),
-                "torch_threads": torch.get_num_threads(),
-            },
-            os.path.join(exp_dir, "throughput.json"),
-            indent=1,
-        )
+    embedder.report_throughput(os.path.join(exp_dir, "throughput.json"))
     print(f"PHALAR beats in {exp_dir}/beats ({done} new tracks)")
 
 

@@ -17,7 +17,7 @@ from common import (
     load_manifest,
     load_mix,
     parse_with_conf,
-    write_beats,
+    write_beat_times,
 )
 from tqdm import tqdm
 
@@ -42,12 +42,12 @@ def main(conf):
     for track in tqdm(todo, desc="madmom + onset beats"):
         track_id = track["track_id"]
         rate = MadmomBeatTracker.sample_rate
-        write_beats(
+        write_beat_times(
             beats_file(args["out_dir"], "madmom", track_id), madmom(load_mix(track, rate), rate)
         )
         wav = load_mix(track, 16000)
         beats = onset_strength_beats(wav, 16000, hop_length=conf["baseline"]["onset_hop"])
-        write_beats(beats_file(args["out_dir"], "onset_dp", track_id), beats)
+        write_beat_times(beats_file(args["out_dir"], "onset_dp", track_id), beats)
     print(f"Reference beats of {len(manifest)} tracks in {args['out_dir']} ({len(todo)} new)")
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from common import load_manifest, load_mix, parse_with_conf
 from tqdm import tqdm
 
-from phalar_asteroid.cli.output import atomic_output
+from phalar_asteroid.utils.io import atomic_output
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--manifest", required=True)

@@ -1,7 +1,7 @@
 """Stage 3: frozen PHALAR frame embeddings (MODEL.md §15).
 
 One CQT per recording, ``window_seconds`` (4.8 s) windows every ``hop_seconds`` (20 ms) through
-the encoder (``PHALAR.embed_windows``, start-aligned, right LSP padding): frame i is the window
+the encoder (``inference.FrameEmbedder``, start-aligned, right LSP padding): frame i is the window
 starting at ``frame_period * i``. Writes ``<exp_dir>/features/<track_id>.npz`` (``features``
 ``(n_frames, 2, dim)``, ``frame_period``); recordings already done are skipped. The encoder
 throughput (windows per second, embedding only) is printed and written to
@@ -11,16 +11,15 @@ experiment folder never mixes two models.
 
 import argparse
 import os
-import time
 
 import numpy as np
-import torch
 from common import load_manifest, load_mix, parse_with_conf, pick_device
 from tqdm import tqdm
 
-from phalar_asteroid.cli.output import atomic_output
-from phalar_asteroid.data.datasets.common import write_json_atomic
-from phalar_asteroid.models import PHALAR
+from phalar_asteroid.inference.frames import FrameEmbedder
+from phalar_asteroid.inference.model import load_model
+from phalar_asteroid.nn.complex import from_complex
+from phalar_asteroid.utils.io import atomic_output
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--manifest", required=True)
@@ -33,12 +32,10 @@ def main(conf):
     args, win = conf["main_args"], conf["windows"]
     device = pick_device(bool(args["use_gpu"]))
     model_path = os.path.abspath(args["model_path"])
-    model = PHALAR.from_pretrained(model_path).eval().to(device)
+    model = load_model(model_path, device).model
     rate = int(model.sample_rate)
-    period = win["hop_seconds"]
-    window_frames = model.frames(win["window_seconds"], "window_seconds")
-    hop_frames = model.frames(period, "hop_seconds")
-    n_windows, seconds, done = 0, 0.0, 0
+    embedder = FrameEmbedder(model, win["window_seconds"], win["hop_seconds"], win["batch_size"])
+    done = 0
     manifest = load_manifest(args["manifest"])
     for track in tqdm(manifest, desc="PHALAR frames"):
         path = os.path.join(args["exp_dir"], "features", f"{track['track_id']}.npz")
@@ -50,41 +47,21 @@ def main(conf):
                     "give this model its own --tag"
                 )
             continue
-        wav = torch.from_numpy(load_mix(track, rate))
-        start = time.perf_counter()
         try:
-            windows = model.embed_windows(wav, window_frames, hop_frames, win["batch_size"])
+            frames = embedder(load_mix(track, rate))
         except ValueError as err:
             raise ValueError(f"Recording {track['track_id']}: {err}") from None
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        seconds += time.perf_counter() - start
-        n_windows += len(windows)
         with atomic_output(path) as tmp:
             with open(tmp, "wb") as fhandle:
                 np.savez(
                     fhandle,
-                    features=windows.cpu().numpy(),
-                    frame_period=period,
+                    # The probe's complex linear layer reads the (real, imaginary) layout.
+                    features=from_complex(frames).numpy(),
+                    frame_period=embedder.frame_period,
                     model_path=model_path,
                 )
         done += 1
-    if n_windows:
-        throughput = n_windows / seconds
-        print(
-            f"Encoder throughput: {throughput:.1f} windows/s ({n_windows} windows, {device.type})"
-        )
-        write_json_atomic(
-            {
-                "windows": n_windows,
-                "seconds": seconds,
-                "windows_per_second": throughput,
-                "device": str(device),
-                "torch_threads": torch.get_num_threads(),
-            },
-            os.path.join(args["exp_dir"], "throughput.json"),
-            indent=1,
-        )
+    embedder.report_throughput(os.path.join(args["exp_dir"], "throughput.json"))
     print(f"PHALAR frames of {len(manifest)} recordings in {args['exp_dir']}/features ({done} new)")
 
 

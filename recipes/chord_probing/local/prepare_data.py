@@ -13,9 +13,9 @@ exists) whose entries all have a ``chords_path``.
 import argparse
 import os
 
-from phalar_asteroid.cli.output import atomic_output
 from phalar_asteroid.data.datasets import Manifest, build_manifest, data_home, initialize
 from phalar_asteroid.recipe_utils import band_manifest
+from phalar_asteroid.utils.io import atomic_output
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--data_root", default="", help="Embedded corpus root (holds slakh/)")

@@ -28,8 +28,8 @@ import numpy as np
 import torch
 from common import FEATURES, load_manifest, parse_with_conf
 
-from phalar_asteroid.cli.output import atomic_output
-from phalar_asteroid.data.datasets.common import load_chords, write_json_atomic
+from phalar_asteroid.data.datasets.common import load_chords
+from phalar_asteroid.utils.io import atomic_output, write_json
 from phalar_asteroid.eval.chords import (
     CHORD_CLASSES,
     UNLABELLED,
@@ -175,7 +175,7 @@ def write_report(records, exp_dir, dataset) -> str:
             fhandle.write(text)
     keys = ("accuracy", "root", "majmin", "majority_class_accuracy", "n_recordings")
     summary = {f"{r['features']}_{r['mapping']}": {k: r[k] for k in keys} for r in records}
-    write_json_atomic(summary, os.path.join(exp_dir, "summary.json"), indent=1)
+    write_json(summary, os.path.join(exp_dir, "summary.json"), indent=1)
     return text
 
 
@@ -210,7 +210,7 @@ def main(conf):
             record = run_probe(*loaded[name], chords, mapping, conf, name)
             if name == "chroma_window":
                 record["window_seconds"] = seconds
-            write_json_atomic(record, path, indent=1)
+            write_json(record, path, indent=1)
             acc = record["accuracy"]
             print(
                 f"{name} / {mapping}: frame accuracy {100 * acc['mean']:.1f} ± "

@@ -1,42 +1,12 @@
-"""Configuration of the stem-retrieval recipe: conf.yml + overlays, and the model it describes."""
+"""Configuration of the stem-retrieval recipe: its overlay names, and the model a conf describes.
+
+The conf itself is read by :func:`phalar_asteroid.utils.config.load_conf`.
+"""
 
 import os
 
-import yaml
-
 from phalar_asteroid.models import PHALAR
 from phalar_asteroid.models.cocola import COCOLA
-
-
-def load_conf(path: str, overlays=()) -> dict:
-    """Reads the two-level ``conf.yml`` and applies overlay files in order.
-
-    An overlay is a two-level YAML file whose leaves replace the same leaves of the conf; it may
-    not add groups or keys (a typo would otherwise be silently ignored).
-
-    Args:
-        path (str): the base ``conf.yml``.
-        overlays (sequence of str): overlay files, applied left to right.
-
-    Returns:
-        dict: ``{group: {key: value}}``.
-
-    Raises:
-        ValueError: an overlay names an unknown group or key.
-    """
-    with open(path) as fhandle:
-        conf = yaml.safe_load(fhandle)
-    for overlay in overlays:
-        with open(overlay) as fhandle:
-            changes = yaml.safe_load(fhandle) or {}
-        for group, values in changes.items():
-            if group not in conf:
-                raise ValueError(f"{overlay}: unknown group {group!r} (groups: {sorted(conf)})")
-            for key, value in (values or {}).items():
-                if key not in conf[group]:
-                    raise ValueError(f"{overlay}: unknown key {group}.{key}")
-                conf[group][key] = value
-    return conf
 
 
 def overlay_paths(spec: str, local_dir: str) -> list:

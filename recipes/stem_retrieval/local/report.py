@@ -1,8 +1,8 @@
 """Markdown table and accuracy-vs-K plot of the retrieval results (``final_metrics.json``)."""
 
-import os
-
 import matplotlib
+
+from phalar_asteroid.utils.io import atomic_output
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -137,9 +137,8 @@ def write_table(final: dict, path: str) -> str:
     lines += _paired_table(final)
     lines += _cost_table(final)
     text = "\n".join(lines)
-    with open(path + ".tmp", "w") as fhandle:
+    with atomic_output(path) as tmp, open(tmp, "w") as fhandle:
         fhandle.write(text + "\n")
-    os.replace(path + ".tmp", path)
     return text
 
 
@@ -176,7 +175,8 @@ def write_plot(final: dict, path: str) -> None:
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=120)
+    finally:
+        plt.close(fig)

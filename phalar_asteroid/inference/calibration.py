@@ -4,10 +4,9 @@ The calibration set is built in, so it exists for any model: :data:`N_SONGS` sho
 songs (bass, chords, drums, melody at a random tempo and key, :func:`synth_song`). For each song
 one stem is held out and the others are summed into a partial mix; the random pairs are the
 mix of one song against the held-out stem of every *other* song, scored with the symmetric
-form. Each clip is one :data:`~phalar_asteroid.cli.audio.WINDOW_SECONDS` window, as the windows
+form. Each clip is one :data:`~phalar_asteroid.inference.audio.WINDOW_SECONDS` window, as the windows
 ``phalar score`` averages. The scores are cached per checkpoint (keyed by its SHA-256) in the
-user cache: ``$PHALAR_CACHE_DIR``, else ``$XDG_CACHE_HOME/phalar_asteroid``, else
-``~/.cache/phalar_asteroid``.
+user cache (:func:`phalar_asteroid.utils.cache.cache_dir`, subfolder ``calibration``).
 """
 
 import functools
@@ -16,10 +15,9 @@ import os
 import numpy as np
 import torch
 
+from ..utils.cache import cache_dir
+from ..utils.io import atomic_output
 from .audio import WINDOW_SECONDS
-from .errors import CliError
-from .model import embed_batches
-from .output import atomic_output
 
 #: Bump when the synthetic set or the pairing changes: old caches are then ignored.
 CALIBRATION_VERSION = 1
@@ -27,14 +25,6 @@ N_SONGS = 32
 SEED = 42
 STEMS = ("bass", "chords", "drums", "melody")
 _MAJOR, _MINOR = (0, 2, 4, 5, 7, 9, 11), (0, 2, 3, 5, 7, 8, 10)
-
-
-def cache_dir() -> str:
-    """The user cache folder of phalar_asteroid (see the module docstring)."""
-    if os.environ.get("PHALAR_CACHE_DIR"):
-        return os.environ["PHALAR_CACHE_DIR"]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "phalar_asteroid")
 
 
 def _midi_hz(note):
@@ -153,18 +143,16 @@ def random_pair_scores(model, batch_size: int = 16) -> np.ndarray:
         np.ndarray: sorted float64 scores, ``N_SONGS * (N_SONGS - 1)`` of them.
     """
     mixes, stems = calibration_clips(int(model.sample_rate))
-    emb = embed_batches(model, np.concatenate((mixes, stems)), batch_size, desc="calibration")
     with torch.no_grad():
-        scores = model.similarity_scores(emb[: len(mixes)], emb[len(mixes) :], all_pairs=True)
-    scores = scores.double().numpy()
+        emb = model.embed(torch.from_numpy(np.concatenate((mixes, stems))), batch_size=batch_size)
+        scores = model.score_embeddings(emb[: len(mixes)], emb[len(mixes) :], all_pairs=True)
+    scores = scores.double().cpu().numpy()
     return np.sort(scores[~np.eye(len(mixes), dtype=bool)])
 
 
 def calibration_path(fingerprint: str) -> str:
     """Cache file of a checkpoint's calibration scores."""
-    return os.path.join(
-        cache_dir(), "calibration", f"{fingerprint[:32]}-v{CALIBRATION_VERSION}.npy"
-    )
+    return os.path.join(cache_dir("calibration"), f"{fingerprint[:32]}-v{CALIBRATION_VERSION}.npy")
 
 
 def load_calibration(loaded, batch_size: int = 16) -> np.ndarray:
@@ -192,7 +180,7 @@ def load_calibration(loaded, batch_size: int = 16) -> np.ndarray:
         with atomic_output(path) as tmp:
             with open(tmp, "wb") as fhandle:
                 np.save(fhandle, scores)
-    except (OSError, CliError):
+    except OSError:
         pass
     return scores
 

@@ -1,4 +1,5 @@
-"""Stem library: one dot product per stored row reproduces the symmetric scores exactly."""
+"""Stem library: one dot product per stored row reproduces the symmetric scores exactly, and
+searching a built library gives what ``score_files`` gives for each stem."""
 
 import os
 
@@ -6,7 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from phalar_asteroid.library import StemLibrary, key_vectors, query_vectors
+from phalar_asteroid.inference.audio import find_audio_files
+from phalar_asteroid.inference.library import StemLibrary, build_library, search_file
+from phalar_asteroid.inference.model import load_model
+from phalar_asteroid.inference.score import score_files
 from phalar_asteroid.nn.similarity import make_similarity
 
 DIM = 8
@@ -34,13 +38,18 @@ def test_query_dot_key_is_the_symmetric_score(kind, shape):
             p.add_(0.3 * torch.randn_like(p))
     a, b = 3 * torch.randn(5, *shape), torch.randn(7, *shape)
     expected = symmetric_scores(similarity, a, b)
-    got = query_vectors(similarity, a) @ key_vectors(similarity, b).T
+    assert similarity.searchable
+    got = similarity.query_vectors(a) @ similarity.key_vectors(b).T
     torch.testing.assert_close(got, expected.detach(), atol=1e-5, rtol=1e-5)
 
 
 def test_cosine_similarity_is_not_searchable():
+    cosine = make_similarity("cosine", DIM)
+    assert not cosine.searchable
     with pytest.raises(ValueError, match="not a bilinear form"):
-        key_vectors(make_similarity("cosine", DIM), torch.randn(3, 2, DIM))
+        cosine.key_vectors(torch.randn(3, 2, DIM))
+    with pytest.raises(ValueError, match="not a bilinear form"):
+        cosine.query_vectors(torch.randn(3, 2, DIM))
 
 
 def random_library(rng, n_files=50, features=6, dtype=np.float32):
@@ -119,3 +128,37 @@ def test_refuses_to_overwrite_or_read_other_folders(tmp_path):
     np.save(tmp_path / "lib" / "keys.npy", np.zeros((3, 6), np.float32))
     with pytest.raises(ValueError, match="inconsistent"):
         StemLibrary.load(str(tmp_path / "lib"))
+
+
+def test_build_and_search_equal_phalar_score(model_path, audio, tmp_path):
+    loaded = load_model(model_path, "cpu")
+    folder = os.path.dirname(audio["bass0"])
+    skipped = []
+    library = build_library(loaded, find_audio_files(folder), folder, batch_size=3)
+    library.save(str(tmp_path / "lib"))
+    library = StemLibrary.load(str(tmp_path / "lib"))
+    hits = search_file(loaded, library, audio["mix"], top=3)
+    assert len(hits) == 3 and [h.score for h in hits] == sorted(
+        (h.score for h in hits), reverse=True
+    )
+    for hit in hits:  # searching is scoring every stem against the mix, without re-embedding
+        pair = score_files(loaded.model, audio["mix"], hit.path)
+        assert hit.score == pytest.approx(pair.score, abs=1e-5)
+        assert hit.n_windows == pair.n_windows
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "noise.wav").write_text("not audio")
+    paths = find_audio_files(folder) + [str(bad / "noise.wav")]
+    with pytest.raises(OSError, match="noise.wav: not a readable audio file"):
+        build_library(loaded, paths, folder)
+    build_library(loaded, paths, folder, on_error=lambda path, err: skipped.append(path))
+    assert skipped == [str(bad / "noise.wav")]
+
+
+def test_search_refuses_another_model(model_path, tiny_model, audio, tmp_path):
+    folder = os.path.dirname(audio["bass0"])
+    library = build_library(load_model(model_path, "cpu"), find_audio_files(folder)[:1], folder)
+    other = tmp_path / "other.pth"
+    torch.save(tiny_model(seed=1).serialize(), other)
+    with pytest.raises(ValueError, match="built with model 'tiny.pth'"):
+        search_file(load_model(str(other), "cpu"), library, audio["mix"])

@@ -1,4 +1,4 @@
-"""Audio for the command line: reading any file soundfile reads, mono 16 kHz, fixed windows.
+"""Audio for inference: reading any file soundfile reads, mono at the model's rate, fixed windows.
 
 Windowing: a file is cut into windows of :data:`WINDOW_SECONDS` every :data:`HOP_SECONDS`
 (window ``i`` starts at ``i * HOP_SECONDS``); a tail shorter than a hop after the last full
@@ -13,8 +13,6 @@ import os
 
 import numpy as np
 import soundfile as sf
-
-from .errors import CliError
 
 #: Window length: the longest training crop (MODEL.md §11.4).
 WINDOW_SECONDS = 10.0
@@ -49,21 +47,23 @@ def load_audio(path: str, sample_rate: int) -> np.ndarray:
         np.ndarray: float32 mono waveform ``(time,)``.
 
     Raises:
-        CliError: missing or unreadable file, no samples, NaN/Inf samples, or silence.
+        FileNotFoundError: no such file.
+        OSError: not a readable audio file.
+        ValueError: no samples, NaN/Inf samples, or silence.
     """
     if not os.path.isfile(path):
-        raise CliError(f"{path}: no such file")
+        raise FileNotFoundError(f"{path}: no such file")
     try:
         data, rate = sf.read(path, dtype="float32", always_2d=True)
     except (sf.SoundFileError, RuntimeError, OSError) as err:
-        raise CliError(f"{path}: not a readable audio file ({err})") from None
+        raise OSError(f"{path}: not a readable audio file ({err})") from None
     if data.size == 0:
-        raise CliError(f"{path}: the file holds no audio samples")
+        raise ValueError(f"{path}: the file holds no audio samples")
     mono = data.mean(axis=1)
     if not np.isfinite(mono).all():
-        raise CliError(f"{path}: the audio contains NaN or Inf samples")
+        raise ValueError(f"{path}: the audio contains NaN or Inf samples")
     if np.abs(mono).max() < 10 ** (SILENT_PEAK_DBFS / 20):
-        raise CliError(f"{path}: the audio is silent (peak below {SILENT_PEAK_DBFS:.0f} dBFS)")
+        raise ValueError(f"{path}: the audio is silent (peak below {SILENT_PEAK_DBFS:.0f} dBFS)")
     if rate != sample_rate:
         import torch  # deferred: torch takes seconds to import, `phalar --help` should not
         import torchaudio
@@ -82,10 +82,11 @@ def find_audio_files(folder: str) -> list:
         list: file paths.
 
     Raises:
-        CliError: ``folder`` is not a directory or holds no audio file.
+        NotADirectoryError: ``folder`` is not a directory.
+        FileNotFoundError: it holds no audio file.
     """
     if not os.path.isdir(folder):
-        raise CliError(f"{folder}: not a directory")
+        raise NotADirectoryError(f"{folder}: not a directory")
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -95,7 +96,7 @@ def find_audio_files(folder: str) -> list:
             if not name.startswith(".") and name.lower().endswith(AUDIO_EXTENSIONS)
         ]
     if not found:
-        raise CliError(f"{folder}: no audio files ({', '.join(AUDIO_EXTENSIONS[:6])}, …)")
+        raise FileNotFoundError(f"{folder}: no audio files ({', '.join(AUDIO_EXTENSIONS[:6])}, …)")
     return found
 
 

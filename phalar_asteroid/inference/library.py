@@ -5,9 +5,10 @@ embeddings, so a library can store each stem once as a precomputed "key" vector 
 query with one real matrix-vector product: for PHALAR's complex bilinear similarity,
 :math:`s_H(x, y) = \mathrm{Re}(\hat x^H H \hat y) = \langle \hat x, H\hat y \rangle_{\mathbb{R}}`,
 so the key of a stem is :math:`H\hat y` laid out as the real vector ``[Re | Im]`` and the query
-is :math:`\hat x` in the same layout.
+is :math:`\hat x` in the same layout (``model.key_vectors`` / ``model.query_vectors``, defined by
+every searchable :class:`~phalar_asteroid.nn.similarity.Similarity`).
 
-Long files are embedded in windows (:mod:`phalar_asteroid.cli.audio`): the library holds one row
+Long files are embedded in windows (:mod:`phalar_asteroid.inference.audio`): the library holds one row
 per active window of every stem, sorted by window index so that all rows of window ``w`` are
 one contiguous block. A stem's score against a query is the mean of the scores of its windows
 that pair with an active query window of the same index (aligned windows), which is what
@@ -19,89 +20,20 @@ On disk a library is a folder: ``keys.npy`` (float32 or float16, memory-mapped w
 
 import json
 import os
-import shutil
-import tempfile
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
-from .nn.similarity import (
-    COCOLASimilarity,
-    CplxBilinearSimilarity,
-    PSDSimilarity,
-    RealBilinearSimilarity,
-    normalize_embedding,
-)
+from ..utils.io import atomic_output
+from .audio import HOP_SECONDS, WINDOW_SECONDS
+from .embedding import embed_file
 
 FORMAT_VERSION = 1
 KEYS_FILE = "keys.npy"
 META_FILE = "meta.npz"
-
-
-#: Similarities whose symmetric score is a real bilinear form, hence searchable.
-SEARCHABLE = (CplxBilinearSimilarity, PSDSimilarity, RealBilinearSimilarity, COCOLASimilarity)
-
-
-def check_searchable(similarity):
-    """Raises ValueError unless ``similarity`` is one of :data:`SEARCHABLE`."""
-    if not isinstance(similarity, SEARCHABLE):
-        raise ValueError(
-            f"{type(similarity).__name__} is not a bilinear form (e.g. the phase-invariant "
-            "cosine): its scores cannot be searched with one matrix product"
-        )
-
-
-def _symmetric_part(weight: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (weight + weight.T)
-
-
-@torch.no_grad()
-def query_vectors(similarity, emb: torch.Tensor) -> torch.Tensor:
-    """Query side of the symmetric score as real vectors: ``score = query · key``.
-
-    Args:
-        similarity (nn.Module): the model's similarity module, one of :data:`SEARCHABLE`.
-        emb (torch.Tensor): embeddings in the internal layout, ``(n, 2, dim)`` or ``(n, dim)``.
-
-    Returns:
-        torch.Tensor: float32 ``(n, features)``.
-    """
-    check_searchable(similarity)
-    if isinstance(similarity, PSDSimilarity):
-        return similarity.weight(normalize_embedding(emb)).flatten(1).float()
-    if isinstance(similarity, COCOLASimilarity):
-        return similarity.squash(emb).float()
-    return normalize_embedding(emb).flatten(1).float()
-
-
-@torch.no_grad()
-def key_vectors(similarity, emb: torch.Tensor) -> torch.Tensor:
-    r"""Stored side of the symmetric score (e.g. :math:`H\hat y` for PHALAR).
-
-    The symmetric score is the average of both argument orders
-    (``ContrastiveEncoder.similarity_scores(..., symmetric=True)``); for every searchable form
-    it equals ``query_vectors(x) · key_vectors(y)``: :math:`\langle \hat x, H\hat y\rangle`
-    for the complex bilinear form, :math:`\langle W\hat x, W\hat y\rangle` for the PSD form,
-    and :math:`x'^T \tfrac{1}{2}(M + M^T) y'` for the real forms (:math:`x' = \hat x` or
-    :math:`\tanh(\mathrm{LN}(x))`).
-
-    Args:
-        similarity (nn.Module): the model's similarity module, one of :data:`SEARCHABLE`.
-        emb (torch.Tensor): embeddings in the internal layout.
-
-    Returns:
-        torch.Tensor: float32 ``(n, features)``.
-    """
-    check_searchable(similarity)
-    if isinstance(similarity, CplxBilinearSimilarity):
-        return similarity.apply_hermitian(emb).flatten(1).float()
-    query = query_vectors(similarity, emb)
-    if isinstance(similarity, RealBilinearSimilarity):
-        return query @ _symmetric_part(similarity.weight.weight.float())
-    if isinstance(similarity, COCOLASimilarity):
-        return query @ _symmetric_part(similarity.weight.float())
-    return query
 
 
 def check_destination(path: str):
@@ -225,21 +157,18 @@ class StemLibrary:
     def save(self, path: str):
         """Writes the library folder; it appears complete or not at all.
 
-        An existing library at ``path`` is replaced; any other existing file or folder is left
-        alone and raises.
+        An existing library at ``path`` is replaced once the new one is complete; any other
+        existing file or folder is left alone and raises.
 
         Args:
             path (str): destination folder.
+
+        Raises:
+            FileExistsError: ``path`` exists and is not a library.
+            OSError: the folder cannot be written.
         """
-        path = os.path.abspath(path)
         check_destination(path)
-        parent = os.path.dirname(path)
-        os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o777 & ~mask)  # mkdtemp creates 0700; give the usual permissions
-        try:
+        with atomic_output(path, folder=True) as tmp:
             np.save(os.path.join(tmp, KEYS_FILE), self.keys)
             np.savez(
                 os.path.join(tmp, META_FILE),
@@ -248,20 +177,6 @@ class StemLibrary:
                 window_offsets=self.window_offsets,
                 info=json.dumps(dict(self.info, format_version=FORMAT_VERSION)),
             )
-            if os.path.exists(path):
-                old = os.path.join(tempfile.mkdtemp(prefix=".old-", dir=parent), "library")
-                os.replace(path, old)
-                try:
-                    os.replace(tmp, path)
-                except OSError:
-                    os.replace(old, path)  # put the previous library back
-                    raise
-                shutil.rmtree(os.path.dirname(old))
-            else:
-                os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                shutil.rmtree(tmp)
 
     @classmethod
     def load(cls, path: str, mmap: bool = True):
@@ -297,3 +212,130 @@ class StemLibrary:
         if not consistent:
             raise ValueError(f"{path}: inconsistent stem library (rows, files and keys disagree)")
         return cls(keys, row_file, offsets, files, info)
+
+
+def build_library(loaded, paths, root: str, batch_size: int = 16, dtype=np.float32, on_error=None):
+    """Embeds stem files window by window into a library.
+
+    Args:
+        loaded (LoadedModel): the model (its similarity must be searchable) and its identity.
+        paths (list of str): stem files, e.g. from
+            :func:`~phalar_asteroid.inference.audio.find_audio_files`.
+        root (str): folder the stored file names are relative to.
+        batch_size (int): windows per forward pass.
+        dtype: storage type of the keys, ``np.float32`` or ``np.float16`` (half the memory).
+        on_error (callable, optional): ``on_error(path, err)`` is called for a file that cannot
+            be read or embedded, which is then left out; by default the error propagates.
+
+    Returns:
+        StemLibrary: one row per active window of every usable file.
+
+    Raises:
+        ValueError: the model's similarity is not searchable, no file is usable, or (without
+            ``on_error``) a file holds unusable audio.
+        OSError: (without ``on_error``) a missing or unreadable file.
+    """
+    model = loaded.model
+    if not model.similarity.searchable:
+        raise ValueError(
+            f"{loaded.path}: {type(model.similarity).__name__} is not a bilinear form (e.g. the "
+            "phase-invariant cosine): its scores cannot be searched with one matrix product"
+        )
+    files, keys, row_file, row_window = [], [], [], []
+    for path in tqdm(paths, desc="index", unit="file", disable=None):
+        try:
+            windows = embed_file(model, path, batch_size)
+        except (OSError, ValueError) as err:
+            if on_error is None:
+                raise
+            on_error(path, err)
+            continue
+        keys.append(model.key_vectors(windows.embeddings).cpu().numpy())
+        row_file.append(np.full(len(windows.windows), len(files)))
+        row_window.append(windows.windows)
+        files.append(os.path.relpath(path, root))
+    if not files:
+        raise ValueError(f"{root}: no usable audio file")
+    info = dict(
+        model=os.path.basename(loaded.path),
+        model_sha256=loaded.fingerprint,
+        model_name=type(model).__name__,
+        similarity=type(model.similarity).__name__,
+        root=os.path.abspath(root),
+        window_seconds=WINDOW_SECONDS,
+        hop_seconds=HOP_SECONDS,
+        sample_rate=int(model.sample_rate),
+    )
+    return StemLibrary.from_rows(
+        np.concatenate(keys),
+        np.concatenate(row_file),
+        np.concatenate(row_window),
+        files,
+        info,
+        dtype=dtype,
+    )
+
+
+def check_compatible(library: StemLibrary, loaded) -> None:
+    """Raises ValueError unless ``library`` was built with this model and these windows.
+
+    Args:
+        library (StemLibrary): a loaded library.
+        loaded (LoadedModel): the model that will embed the queries.
+    """
+    built = (library.info.get("window_seconds"), library.info.get("hop_seconds"))
+    if built != (WINDOW_SECONDS, HOP_SECONDS):
+        raise ValueError(
+            f"cut into {built[0]} s windows every {built[1]} s; this version uses "
+            f"{WINDOW_SECONDS} s every {HOP_SECONDS} s: rebuild it with phalar index"
+        )
+    if library.info.get("model_sha256") != loaded.fingerprint:
+        raise ValueError(
+            f"built with model {library.info.get('model')!r}, not with {loaded.path}: "
+            "use the model the library was built with"
+        )
+
+
+@dataclass
+class SearchHit:
+    """One stem of a search result.
+
+    Attributes:
+        path (str): the stem file (under the library's root).
+        score (float): mean symmetric score over the aligned windows.
+        n_windows (int): the number of aligned windows averaged.
+    """
+
+    path: str
+    score: float
+    n_windows: int
+
+
+def search_file(loaded, library: StemLibrary, mix_path: str, top: int = 10, batch_size: int = 16):
+    """The library stems that best fit a mix file, best first.
+
+    Args:
+        loaded (LoadedModel): the model the library was built with.
+        library (StemLibrary): the library.
+        mix_path (str): the (partial) mix.
+        top (int): how many stems to return.
+        batch_size (int): windows per forward pass.
+
+    Returns:
+        list of SearchHit: at most ``top`` stems; stems with no window aligned with an active mix
+        window are never returned.
+
+    Raises:
+        ValueError: the library does not match the model (see :func:`check_compatible`), or the
+            mix is unusable.
+        OSError: a missing or unreadable mix file.
+    """
+    check_compatible(library, loaded)
+    mix = embed_file(loaded.model, mix_path, batch_size)
+    queries = loaded.model.query_vectors(mix.embeddings).cpu().numpy()
+    best, scores, pairs = library.search(queries, mix.windows, top)
+    root = library.info.get("root", "")
+    return [
+        SearchHit(os.path.join(root, library.files[i]), float(score), int(n))
+        for i, score, n in zip(best, scores, pairs)
+    ]

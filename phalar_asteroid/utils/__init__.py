@@ -1,0 +1,1 @@
+"""Small helpers shared by the whole package: atomic output, configuration files, the cache."""

@@ -1,0 +1,119 @@
+"""Output that appears complete or not at all, and fingerprints of files.
+
+Every writer of the package and its recipes goes through :func:`atomic_output`: an interrupted
+run, a full disk or a bad argument never leaves a half-written file (or library folder) under
+its final name, and a previous complete output is kept until the new one is ready.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+
+TEMP_PREFIX = ".tmp-"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _remove(path: str):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def _replace_folder(tmp: str, path: str):
+    """Renames folder ``tmp`` over ``path``; an existing ``path`` is kept until that succeeds."""
+    if not os.path.exists(path):
+        os.replace(tmp, path)
+        return
+    aside = tempfile.mkdtemp(prefix=".old-", dir=os.path.dirname(path))
+    old = os.path.join(aside, os.path.basename(path))
+    os.replace(path, old)
+    try:
+        os.replace(tmp, path)
+    except OSError:
+        os.replace(old, path)  # put the previous output back
+        raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_output(path: str, folder: bool = False):
+    """Yields a temporary path beside ``path`` and renames it over ``path`` when the block succeeds.
+
+    A temporary file keeps the destination's extension, so writers that infer a format from the
+    name (``np.save``, matplotlib) work. A temporary folder starts empty; an existing folder at
+    ``path`` is replaced only once the new one is complete. On any error the temporary output
+    is removed and ``path`` is left as it was. Both get the usual permissions (umask), not the
+    private ones of :mod:`tempfile`.
+
+    Args:
+        path (str): destination file or folder; missing parent folders are created.
+        folder (bool): the output is a folder rather than a file.
+
+    Yields:
+        str: the temporary path to write to.
+
+    Raises:
+        OSError: the parent folder cannot be created or written (the message names ``path``).
+    """
+    parent = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(parent, exist_ok=True)
+        if folder:
+            tmp = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent)
+        else:
+            fd, tmp = tempfile.mkstemp(
+                prefix=TEMP_PREFIX, suffix=os.path.splitext(path)[1], dir=parent
+            )
+            os.close(fd)
+    except OSError as err:
+        raise OSError(err.errno, f"cannot write {path}: {err.strerror or err}") from None
+    try:
+        yield tmp
+        os.chmod(tmp, (0o777 if folder else 0o666) & ~_umask())
+        if folder:
+            _replace_folder(tmp, os.path.abspath(path))
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def write_json(obj, path: str, **dump_kwargs) -> None:
+    """Writes ``obj`` as JSON (and a final newline) through :func:`atomic_output`.
+
+    Args:
+        obj: JSON-serialisable object.
+        path (str): destination; its folder is created when needed.
+        **dump_kwargs: passed to :func:`json.dump`.
+    """
+    with atomic_output(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fhandle:
+            json.dump(obj, fhandle, **dump_kwargs)
+            fhandle.write("\n")
+
+
+def sha256_file(path: str) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks (identifies exact model weights).
+
+    Args:
+        path (str): the file.
+
+    Returns:
+        str: hexadecimal digest.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as fhandle:
+        for block in iter(lambda: fhandle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

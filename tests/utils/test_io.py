@@ -1,0 +1,70 @@
+"""Atomic output: complete or absent, for files and folders; JSON; file fingerprints."""
+
+import hashlib
+import json
+import os
+
+import pytest
+
+from phalar_asteroid.utils.io import atomic_output, sha256_file, write_json
+
+
+def test_file_appears_only_when_complete(tmp_path):
+    path = tmp_path / "sub" / "out.npz"
+    with atomic_output(str(path)) as tmp:
+        assert tmp.endswith(".npz") and os.path.dirname(tmp) == str(path.parent)
+        with open(tmp, "w") as fhandle:
+            fhandle.write("new")
+        assert not path.exists()
+    assert path.read_text() == "new" and os.listdir(path.parent) == ["out.npz"]
+    assert oct(path.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path):
+    path = tmp_path / "out.txt"
+    path.write_text("previous")
+    with pytest.raises(RuntimeError, match="disk full"):
+        with atomic_output(str(path)) as tmp:
+            with open(tmp, "w") as fhandle:
+                fhandle.write("half")
+            raise RuntimeError("disk full")
+    assert path.read_text() == "previous" and os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_folder_replaces_the_previous_one_only_when_complete(tmp_path):
+    path = tmp_path / "lib"
+    path.mkdir()
+    (path / "old.npy").write_text("old")
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_output(str(path), folder=True) as tmp:
+            open(os.path.join(tmp, "new.npy"), "w").close()
+            raise KeyboardInterrupt
+    assert os.listdir(path) == ["old.npy"] and os.listdir(tmp_path) == ["lib"]
+    with atomic_output(str(path), folder=True) as tmp:
+        assert os.listdir(tmp) == []
+        open(os.path.join(tmp, "new.npy"), "w").close()
+    assert os.listdir(path) == ["new.npy"] and os.listdir(tmp_path) == ["lib"]
+
+
+def test_unwritable_parent_names_the_destination(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OSError, match="cannot write .*file/out.txt"):
+        with atomic_output(str(blocker / "out.txt")):
+            pass
+
+
+def test_write_json_and_fingerprint(tmp_path):
+    path = tmp_path / "a.json"
+    write_json({"b": 1, "a": [1, 2]}, str(path), sort_keys=True)
+    assert path.read_text() == '{"a": [1, 2], "b": 1}\n'
+    assert json.loads(path.read_text()) == {"a": [1, 2], "b": 1}
+    blob = tmp_path / "blob"
+    blob.write_bytes(os.urandom(3 << 20))  # several read blocks
+    assert sha256_file(str(blob)) == hashlib.sha256(blob.read_bytes()).hexdigest()
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
