@@ -108,7 +108,7 @@ def main(argv=None):
     parser.add_argument("--data_home", required=True, help="folder holding main_dataset/")
     parser.add_argument("--model", default="phalar-embedded", help="checkpoint or shipped name")
     parser.add_argument("--split", default="test", choices=["train", "valid", "test", "all"])
-    parser.add_argument("--seconds", type=float, default=5.0, help="clip length (MODEL.md §12.2)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="clip length in seconds")
     parser.add_argument("--ks", type=int, nargs="+", default=[2, 4, 8])
     parser.add_argument("--max_pieces", type=int, help="use at most this many pieces")
     parser.add_argument("--index_dir", help="mirdata index folder (default: the user cache)")

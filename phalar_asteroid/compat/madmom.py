@@ -1,4 +1,4 @@
-"""The one import point of madmom 0.16.1 in phalar_asteroid (MODEL.md §20, item 13).
+"""The one import point of madmom 0.16.1 in phalar_asteroid (docs/protocols.md#beat-decoding).
 
 madmom's last release predates Python 3.10 and NumPy 1.24: it imports ``MutableSequence`` from
 ``collections`` and uses the removed aliases ``np.float``, ``np.int`` and ``np.complex``. Importing

@@ -1,4 +1,4 @@
-"""Training augmentations of a pair (MODEL.md §11.3, with proper noise colours).
+"""Training augmentations of a pair, with proper noise colours (docs/protocols.md#augmentations).
 
 Order: one random gain shared by anchor and positive, then, independently for each side, the
 recording chain of :mod:`.recording` (off by default) and white, pink, brown, band-limited and

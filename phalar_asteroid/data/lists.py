@@ -1,10 +1,10 @@
-"""Fixed, versioned retrieval benchmark lists (MODEL.md §12.2) and their audio.
+"""Fixed, versioned retrieval benchmark lists (docs/protocols.md#fixed-lists) and their audio.
 
 For each seed s, ``n_queries`` queries (track id, offset, anchor stems, positive stems) are drawn
 from the split's tracks sorted by id with ``np.random.default_rng(s)``, with the silence filter
-of §12.2 (at least 2 stems at ≥ -60 dBFS in the window; anchor and positive drawn from the
-active stems with the training size rules). The queries do not depend on the protocol, so every
-protocol scores the same queries. Distractors for each K are drawn with
+(docs/protocols.md#silence-filter: at least 2 stems at ≥ -60 dBFS in the window; anchor and positive
+drawn from the active stems with the training size rules). The queries do not depend on the
+protocol, so every protocol scores the same queries. Distractors for each K are drawn with
 ``np.random.default_rng([s, K])``, query by query:
 
 * ``other-track`` (the paper's): positives of the same seed's queries on other tracks.

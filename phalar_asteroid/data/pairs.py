@@ -1,10 +1,10 @@
-"""Training pairs: disjoint, time-aligned stem submixes of one track (MODEL.md §11).
+"""Training pairs: disjoint, time-aligned stem submixes of one track.
 
 Every item draws a random track, a random window and two disjoint random stem subsets at the same
 offset, mixed by plain sum at 16 kHz mono. All randomness of an item comes from a numpy generator
 seeded with ``(seed, epoch, index)``, so items do not depend on worker assignment and a resumed
 run sees the same data. :class:`EpochSampler` carries the epoch to the workers (Lightning calls
-its ``set_epoch`` every epoch).
+its ``set_epoch`` every epoch). The sampling rules: docs/protocols.md#training-pairs.
 """
 
 import warnings

@@ -16,7 +16,8 @@ from music21 import chord, stream
 from phalar_asteroid.data.render_meter import EPS
 
 NO_CHORD = "N"
-# Sharp spellings, one per pitch class: the 25-class vocabulary (MODEL.md §15) is literal.
+# Sharp spellings, one per pitch class: the 25-class vocabulary is literal
+# (docs/protocols.md#chord-vocabulary).
 ROOT_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 

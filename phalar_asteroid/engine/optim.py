@@ -1,4 +1,4 @@
-"""Optimisers of the contrastive recipes (MODEL.md §10.1 and §16.1).
+"""Optimisers of the contrastive recipes (docs/model.md#optimiser).
 
 Asteroid's ``make_optimizer`` cannot express parameter groups, so the groups are built here from
 the model: by parameter rank and module identity, never by substrings of names.

@@ -1,4 +1,4 @@
-"""Lightning system of the contrastive encoders (MODEL.md §8, ASTEROID.md §7)."""
+"""Lightning system of the contrastive encoders (docs/model.md#loss, docs/asteroid.md#system)."""
 
 import torch
 from asteroid.engine.system import System

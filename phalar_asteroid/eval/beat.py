@@ -1,4 +1,6 @@
-"""Zero-shot beat tracking with PHALAR (MODEL.md §14), the trackers it is compared with, scoring.
+"""Zero-shot beat tracking with PHALAR, the trackers it is compared with, scoring.
+
+See docs/protocols.md#beat-tracking.
 
 PHALAR is never trained on beats. Metronome templates (one per tempo) are embedded once; every
 4.8 s window of a track is scored against every template with the Hermitian similarity s_H; the
@@ -39,13 +41,13 @@ def similarity_map(model, template_embeddings, window_embeddings) -> np.ndarray:
 
 
 def onset_envelope(similarity: np.ndarray, n_sigma: float = 3.0, min_count: int = 3) -> np.ndarray:
-    """Onset envelope of a tempo × time similarity map (MODEL.md §14.1, step 4).
+    """Onset envelope of a tempo × time similarity map (docs/protocols.md#onset-envelope).
 
     1. Temporal derivative ``d[b, i] = S[b, i+1] - S[b, i-1]`` (zero padding at both ends).
     2. Mask of outliers ``d - mean(d) > n_sigma * std(d)`` (global mean and sample std).
     3. Erosion: a cell is set when its 3×3 neighbourhood holds at least ``min_count`` mask cells.
-       As in the reference code, the cell itself need not be in the mask (MODEL.md's wording,
-       "keep mask cells whose ...", would also require that).
+       As in the reference code, the cell itself need not be in the mask (a stricter reading,
+       keeping only mask cells with enough mask neighbours, would also require that).
     4. Dilation with a 3×3 square.
     5. ``sum_b max(d * mask, 0)``.
 
@@ -193,7 +195,9 @@ def onset_strength_beats(wav: np.ndarray, sample_rate: int, hop_length: int = 32
 
 
 def beat_metrics(reference, estimate, min_beat_time: float = 0.0) -> dict:
-    """All of ``mir_eval.beat.evaluate`` with an explicit trimming convention (DATASETS.md trap 8).
+    """All of ``mir_eval.beat.evaluate`` with an explicit trimming convention.
+
+    mir_eval trims beats before 5 s by default (docs/protocols.md#beat-metrics).
 
     F-measure uses the ±70 ms window. ``min_beat_time=0`` keeps every beat (the primary
     convention, as the PHALAR reference's F-measure); ``5.0`` is mir_eval's default trimming.

@@ -1,5 +1,5 @@
-"""Linear chord probing of frozen embeddings (MODEL.md §15): vocabulary, frame labels, probes,
-recording-level cross-validation and mir_eval chord scores.
+"""Linear chord probing of frozen embeddings (docs/protocols.md#chord-probing): vocabulary,
+frame labels, probes, recording-level cross-validation and mir_eval chord scores.
 
 Class order (fixed): 0 = ``N``, 1–12 = ``C:maj`` … ``B:maj``, 13–24 = ``C:min`` … ``B:min``, roots
 in sharp spelling.
@@ -402,7 +402,9 @@ def window_mean(features: np.ndarray, window: int) -> np.ndarray:
 
 
 def mean_confidence(values) -> tuple:
-    """Mean and 95 % half-width ``1.96 * std(ddof=1) / sqrt(n)`` (MODEL.md §20, item 15).
+    """Mean and 95 % half-width ``1.96 * std(ddof=1) / sqrt(n)``, with the sample std.
+
+    See docs/protocols.md#fold-confidence-interval.
 
     Args:
         values (array-like): one value per fold.

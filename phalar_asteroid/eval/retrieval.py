@@ -1,4 +1,6 @@
-"""Stem-retrieval evaluation on fixed lists (MODEL.md §12.2), with the in-batch protocol (§12.1).
+"""Stem-retrieval evaluation on fixed lists, with the in-batch protocol.
+
+See docs/protocols.md#retrieval-scoring and docs/protocols.md#in-batch-protocol.
 
 A query is a hit iff its true positive scores **strictly** higher than every distractor; its rank
 is 1 plus the number of distractors scoring at least as high (ties count against the query).
@@ -271,7 +273,7 @@ def evaluate_list(scorer, embeddings: torch.Tensor, lists: dict, clip_index=None
 
 
 def evaluate_in_batch(scorer, embeddings: torch.Tensor, lists: dict, ks, clip_index=None) -> dict:
-    """The reference's in-batch protocol (§12.1) on a list's queries.
+    """The reference's in-batch protocol (docs/protocols.md#in-batch-protocol) on a list's queries.
 
     For each seed, its queries are taken in order in groups of K (the last incomplete group is
     dropped, as with ``drop_last``); each anchor is ranked against the K positives of its group.

@@ -1,4 +1,4 @@
-"""Metronome templates for zero-shot beat tracking (MODEL.md §14.1 step 1, §14.2).
+"""Metronome templates for zero-shot beat tracking (docs/protocols.md#metronome-templates).
 
 One 5 s woodblock click track per integer tempo (30–240 BPM by default), rendered offline through
 the embedded corpus's synthesiser (``midirenderer`` with the ``TimGM6mb.sf2`` soundfont inside

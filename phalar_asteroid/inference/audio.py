@@ -3,9 +3,10 @@
 Windowing: a file is cut into windows of :data:`WINDOW_SECONDS` every :data:`HOP_SECONDS`
 (window ``i`` starts at ``i * HOP_SECONDS``); a tail shorter than a hop after the last full
 window is dropped, and a file shorter than one window is a single window of its own length.
-Every window is embedded on its own, as the training crops were (2-10 s clips, MODEL.md §11.4),
-so two files cut this way have windows that start at the same times and can be paired by index.
-Windows below the silence floor of the retrieval protocol (RMS under -60 dBFS, MODEL.md §12.2,
+Every window is embedded on its own, as the training crops were (2-10 s clips,
+docs/protocols.md#random-crop), so two files cut this way have windows that start at the same
+times and can be paired by index. Windows below the silence floor of the retrieval protocol
+(RMS under -60 dBFS, docs/protocols.md#silence-filter,
 ``phalar_asteroid.data.datasets.audio.SILENCE_DB``) are not embedded.
 """
 
@@ -14,7 +15,7 @@ import os
 import numpy as np
 import soundfile as sf
 
-#: Window length: the longest training crop (MODEL.md §11.4).
+#: Window length: the longest training crop (docs/protocols.md#random-crop).
 WINDOW_SECONDS = 10.0
 #: Hop between window starts: half a window, so at most 5 s of a tail goes unseen.
 HOP_SECONDS = 5.0

@@ -1,4 +1,4 @@
-"""InfoNCE over a logit matrix with explicit soft targets (MODEL.md §8)."""
+"""InfoNCE over a logit matrix with explicit soft targets (docs/model.md#loss)."""
 
 import torch
 from torch.nn.modules.loss import _Loss

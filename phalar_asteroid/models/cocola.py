@@ -1,4 +1,7 @@
-"""COCOLA, the baseline (MODEL.md §16.1): HPSS log-Mel → EfficientNet-B0 → bilinear similarity."""
+"""COCOLA, the baseline: HPSS log-Mel → EfficientNet-B0 → bilinear similarity.
+
+See docs/model.md#cocola-baseline.
+"""
 
 from functools import partial
 

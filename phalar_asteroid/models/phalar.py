@@ -1,4 +1,4 @@
-"""PHALAR: the masker-free phase-aware encoder (MODEL.md §2–§7)."""
+"""PHALAR: the masker-free phase-aware encoder (docs/model.md)."""
 
 import torch
 from torch import nn

@@ -1,4 +1,4 @@
-"""Frequency/time separable residual CNN (MODEL.md §4)."""
+"""Frequency/time separable residual CNN (docs/model.md#backbone)."""
 
 import torch
 from torch import nn

@@ -1,8 +1,8 @@
 """Complex-valued layers on real tensors laid out as ``(batch, 2, features)``.
 
-Index 0 of dim 1 holds the real part and index 1 the imaginary part (MODEL.md §2). Keeping real
-storage lets bf16 autocast and Muon work unchanged and lets reference weights port as they are;
-:func:`to_complex` / :func:`from_complex` convert at module boundaries.
+Index 0 of dim 1 holds the real part and index 1 the imaginary part (docs/model.md#tensor-layout).
+Keeping real storage lets bf16 autocast and Muon work unchanged and lets reference weights port as
+they are; :func:`to_complex` / :func:`from_complex` convert at module boundaries.
 """
 
 import math
@@ -43,7 +43,8 @@ class CplxLinear(nn.Module):
     r"""Complex linear map :math:`y = Wx` with :math:`W = A + iB`, without bias.
 
     The weight is stored as one real matrix of shape ``(2 * out_features, in_features)``: rows
-    ``0 … out-1`` are A and the rest are B, so Muon orthogonalises it as a whole (MODEL.md §6).
+    ``0 … out-1`` are A and the rest are B, so Muon orthogonalises it as a whole
+    (docs/model.md#weight-layout).
 
     Args:
         in_features (int): input complex features.

@@ -1,4 +1,7 @@
-"""Log compression and the Mel ablation's front end (MODEL.md §3.3 and §17)."""
+"""Log compression and the Mel ablation's front end.
+
+See docs/model.md#log-compression-and-the-db-floor and docs/model.md#ablations.
+"""
 
 import torch
 from torch import nn

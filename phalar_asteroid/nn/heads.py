@@ -1,4 +1,4 @@
-"""Embedding heads on pooled features (MODEL.md §6 and §17)."""
+"""Embedding heads on pooled features (docs/model.md#complex-head, docs/model.md#ablations)."""
 
 import torch
 from torch import nn

@@ -1,4 +1,7 @@
-"""COCOLA's harmonic/percussive log-Mel features and their channel masks (MODEL.md §16.1)."""
+"""COCOLA's harmonic/percussive log-Mel features and their channel masks.
+
+See docs/model.md#cocola-baseline and docs/model.md#cocola-channel-masks.
+"""
 
 import librosa
 import numpy as np

@@ -1,4 +1,7 @@
-"""Temporal pooling of backbone features: Learned Spectral Pooling (MODEL.md §5) and GAP."""
+"""Temporal pooling of backbone features: Learned Spectral Pooling and GAP.
+
+See docs/model.md#learned-spectral-pooling and docs/model.md#ablations.
+"""
 
 import torch
 from torch import nn

@@ -1,4 +1,4 @@
-"""Learned similarities between embeddings (MODEL.md §7 and §16).
+"""Learned similarities between embeddings (docs/model.md#similarity).
 
 Every module derives from :class:`Similarity`: ``forward(a, b)`` gives the ``(B_a, B_b)`` matrix
 of all pairs, :meth:`~Similarity.diagonal` the ``(B,)`` scores of matched rows (the diagonal of

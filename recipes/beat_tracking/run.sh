@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Zero-shot beat tracking with PHALAR (MODEL.md §14): metronome templates -> PHALAR onset envelope
-# -> DP / DBN beats, against madmom's RNN + DBN tracker and an onset-strength baseline, all scored
-# by the same mir_eval code.
+# Zero-shot beat tracking with PHALAR (docs/protocols.md#beat-tracking): metronome templates ->
+# PHALAR onset envelope -> DP / DBN beats, against madmom's RNN + DBN tracker and an onset-strength
+# baseline, all scored by the same mir_eval code.
 set -e  # Exit on error
 set -o pipefail
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Linear chord probing of frozen PHALAR embeddings (MODEL.md §15): frame embeddings every 20 ms
-# -> 5-fold complex linear probes against a chroma-CQT + linear baseline -> report.
+# Linear chord probing of frozen PHALAR embeddings (docs/protocols.md#chord-probing): frame
+# embeddings every 20 ms -> 5-fold complex linear probes against a chroma-CQT + linear baseline
+# -> report.
 set -e  # Exit on error
 set -o pipefail
 

@@ -162,5 +162,6 @@ def test_gtzan_track_list_counts_unreadable_files(tmp_path):
     assert f"{len(ids)} tracks, 1 unreadable" in result.stdout
     manifest = json.loads((recipe / "data" / "gtzan" / "manifest.json").read_text())
     assert sorted(t["track_id"] for t in manifest["tracks"]) == sorted(ids)
-    # The tempo comes from the .bpm file (mirdata's own reader fails on numpy 2.4, trap 6).
+    # The tempo comes from the .bpm file (mirdata's own reader fails on numpy 2.4,
+    # docs/data.md#gtzan-tempo-on-numpy-2).
     assert {t["tempo"] for t in manifest["tracks"]} == {120.5}

@@ -11,7 +11,8 @@ import soundfile as sf
 import torch
 from torchaudio.functional import resample
 
-#: Silence floor of the activity filter (MODEL.md §12.2): RMS below it counts as silent.
+#: Silence floor of the activity filter (docs/protocols.md#silence-filter): RMS below it counts
+#: as silent.
 SILENCE_DB = -60.0
 
 

@@ -63,8 +63,9 @@ def load_metadata(path: str, parse: Callable[[str], object], required_key: str) 
     """Read a metadata file, retrying once without its first character.
 
     Some copies of the Slakh 16 kHz archive carry a stray leading character in ``metadata.yaml``
-    (DATASETS.md §3). That character either breaks parsing or glues itself to the first key, so a
-    parse counts as good only when it gives a mapping holding ``required_key``.
+    (docs/data.md#stray-character-in-slakh-metadata). That character either breaks parsing or glues
+    itself to the first key, so a parse counts as good only when it gives a mapping holding
+    ``required_key``.
 
     Args:
         path (str): metadata file (YAML or JSON).
@@ -154,7 +155,8 @@ def default_index_dir(data_home: str) -> str:
 def local_indexes(filename: str, version: str) -> dict:
     """A mirdata ``INDEXES`` mapping with one index and no URL, for :class:`LocalDataset`.
 
-    ``core.Index`` without a URL points at a ``tests/indexes`` folder beside mirdata (trap 2):
+    ``core.Index`` without a URL points at a ``tests/indexes`` folder beside mirdata
+    (docs/data.md#sample-indexes):
     :class:`LocalDataset` replaces that folder right after construction.
 
     Args:

@@ -1,15 +1,15 @@
 """GTZAN with beat annotations: mirdata's ``gtzan_genre`` over an index built from the local tree.
 
-mirdata would download its index into site-packages (trap 1) from Zenodo, which CI cannot reach,
-so the index is built here in the same JSON shape. Layout, relative to ``data_home``
-(``<DATA_ROOT>/gtzan_genre``)::
+mirdata would download its index into site-packages (docs/data.md#index-location) from Zenodo, which
+CI cannot reach, so the index is built here in the same JSON shape. Layout, relative to
+``data_home`` (``<DATA_ROOT>/gtzan_genre``)::
 
     gtzan_genre/genres/<genre>/<genre>.<NNNNN>.wav
     gtzan_tempo_beat-main/beats/gtzan_<genre>_<NNNNN>.beats
     gtzan_tempo_beat-main/tempo/gtzan_<genre>_<NNNNN>.bpm
 
 ``Track.tempo`` is replaced: mirdata's calls ``float()`` on a (1, 1) array, which numpy 2.4
-rejects (trap 6).
+rejects (docs/data.md#gtzan-tempo-on-numpy-2).
 """
 
 import os
@@ -63,7 +63,9 @@ def make_index(data_home: str, checksums: bool = True) -> dict:
 
 @io.coerce_to_string_io
 def load_tempo(fhandle: TextIO) -> float:
-    """Load a GTZAN ``.bpm`` file (works on numpy 2.4, unlike mirdata's, trap 6).
+    """Load a GTZAN ``.bpm`` file (works on numpy 2.4, unlike mirdata's).
+
+    See docs/data.md#gtzan-tempo-on-numpy-2.
 
     Args:
         fhandle (str or file-like): path or handle of a ``.bpm`` file.
@@ -107,7 +109,7 @@ class Dataset(LocalDataset):
             name=NAME,
             track_class=Track,
             bibtex=gtzan_genre.BIBTEX,
-            download_info="The original audio URL is dead: obtain the audio elsewhere (§5).",
+            download_info="The original audio URL is dead: see docs/data.md#gtzan.",
             license_info=gtzan_genre.LICENSE_INFO,
         )
 

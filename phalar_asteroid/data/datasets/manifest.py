@@ -1,4 +1,5 @@
-"""Plain, picklable manifests: what DataLoader workers receive instead of mirdata objects (trap 5).
+"""Plain, picklable manifests: what DataLoader workers receive instead of mirdata objects
+(docs/data.md#manifests-not-mirdata-objects).
 
 A manifest is a list of track dicts::
 

@@ -1,11 +1,11 @@
 """Registry of the dataset loaders: ``initialize`` (mirdata objects) and ``build_manifest``.
 
-mirdata has no plugin mechanism (DATASETS.md §8.1), so our names dispatch to our modules, which
-are imported lazily. Each module provides ``SPLITS``, ``INDEX_FILENAME``, ``make_index``,
-``Dataset``, ``track_ids`` and ``manifest_track``.
+mirdata has no plugin mechanism (docs/data.md#common-conventions), so our names dispatch to our
+modules, which are imported lazily. Each module provides ``SPLITS``, ``INDEX_FILENAME``,
+``make_index``, ``Dataset``, ``track_ids`` and ``manifest_track``.
 
 Folders: ``root`` is the common data root and every dataset's mirdata ``data_home`` is a
-sub-folder of it (DATASETS.md §11)::
+sub-folder of it (docs/data.md#common-conventions)::
 
     <root>/moisesdb/moisesdb_v0.1/...            moisesdb
     <root>/cocochorales/main_dataset/...          cocochorales
@@ -114,7 +114,7 @@ def initialize(
     """Load a dataset as a mirdata ``core.Dataset``, indexing the local tree first if needed.
 
     Names outside :data:`DATASETS` go to ``mirdata.initialize`` unchanged (with mirdata's own,
-    downloaded index: see trap 1).
+    downloaded index: see docs/data.md#index-location).
 
     Args:
         name (str): ``moisesdb``, ``cocochorales``, ``slakh16k``, ``gtzan_genre``,

@@ -9,8 +9,8 @@ Layout, relative to ``data_home`` (``<DATA_ROOT>/slakh``)::
         beats.beats  chords.lab                                      (embedded corpus only)
 
 The index version contains ``2100-redux``, so mirdata parses the split from the second path
-component. Mixing is a plain sum of stems (traps 3 and 4): never use ``get_mix()``; manifests list
-only stems that have audio.
+component. Mixing is a plain sum of stems (docs/data.md#mixing-is-a-plain-sum): never use
+``get_mix()``; manifests list only stems that have audio.
 """
 
 import os
@@ -44,7 +44,10 @@ LICENSE_INFO = "Creative Commons Attribution 4.0 International (CC BY 4.0)."
 
 
 def load_track_metadata(path: str) -> dict:
-    """Parse a ``metadata.yaml``, retrying without a stray leading character (DATASETS.md §3)."""
+    """Parse a ``metadata.yaml``, retrying without a stray leading character.
+
+    See docs/data.md#stray-character-in-slakh-metadata.
+    """
     return load_metadata(path, parse_yaml, "stems")
 
 

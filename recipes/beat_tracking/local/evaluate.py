@@ -1,6 +1,6 @@
 """Stage 5: score every system with the same mir_eval code, and report.
 
-Two conventions, both always labelled (DATASETS.md trap 8, MODEL.md §20 item 12):
+Two conventions, both always labelled (docs/protocols.md#beat-metrics):
 
 - primary: nothing trimmed (``min_beat_time = 0``), as the PHALAR reference's F-measure;
 - secondary: beats before ``trim_seconds`` (5 s, mir_eval's default) dropped from both lists.

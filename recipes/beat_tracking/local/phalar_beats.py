@@ -1,4 +1,4 @@
-"""Stage 4: PHALAR zero-shot beats (MODEL.md §14.1).
+"""Stage 4: PHALAR zero-shot beats (docs/protocols.md#beat-tracking).
 
 1. Embed the metronome templates in one spectrogram batch (cached in ``<exp_dir>/templates.npz``).
 2. For every track: one CQT, sliding 4.8 s windows every 20 ms through the encoder

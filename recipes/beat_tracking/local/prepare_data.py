@@ -3,8 +3,8 @@
 Embedded band corpus (default): the Slakh-layout band tracks under ``--data_root`` with the
 ``beats.beats`` written from the score. GTZAN (``--gtzan_root``, the common data root whose
 ``gtzan_genre/`` folder is mirdata's ``data_home``, holding ``gtzan_genre/genres/`` and
-``gtzan_tempo_beat-main/``): mirdata's ``gtzan_genre`` beats (DATASETS.md §5, §11); its tempo is
-read from the ``.bpm`` file by our loader (trap 6).
+``gtzan_tempo_beat-main/``): mirdata's ``gtzan_genre`` beats (docs/data.md#gtzan); its tempo is
+read from the ``.bpm`` file by our loader (docs/data.md#gtzan-tempo-on-numpy-2).
 
 Unreadable audio files (e.g. the Kaggle copy of ``jazz.00054``) are skipped and counted; tracks
 without a reference beat file are kept out as well and counted separately. Writes

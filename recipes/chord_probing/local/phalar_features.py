@@ -1,4 +1,4 @@
-"""Stage 3: frozen PHALAR frame embeddings (MODEL.md §15).
+"""Stage 3: frozen PHALAR frame embeddings (docs/protocols.md#chord-probe-protocol).
 
 One CQT per recording, ``window_seconds`` (4.8 s) windows every ``hop_seconds`` (20 ms) through
 the encoder (``inference.FrameEmbedder``, start-aligned, right LSP padding): frame i is the window

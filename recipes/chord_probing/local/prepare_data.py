@@ -4,7 +4,8 @@ Embedded band corpus (default): the Slakh-layout band tracks under ``--data_root
 ``chords.lab`` written from the score. GuitarSet (``--guitarset_root``, the common data root whose
 ``guitarset/`` folder is mirdata's ``data_home``): the 180 comp takes (``_solo_`` excluded) with
 their microphone audio, labelled with mirdata's ``leadsheet_chords`` (the first JAMS chord
-annotation), written to ``<out_dir>/chords/<track_id>.lab`` (DATASETS.md §6, MODEL.md §15).
+annotation), written to ``<out_dir>/chords/<track_id>.lab`` (docs/data.md#guitarset,
+docs/protocols.md#chord-probing).
 
 Unreadable audio files are skipped and counted. Writes ``<out_dir>/manifest.json`` (kept if it
 exists) whose entries all have a ``chords_path``.

@@ -1,4 +1,4 @@
-"""Stage 4: 5-fold linear probes, split by recording (MODEL.md §15).
+"""Stage 4: 5-fold linear probes, split by recording (docs/protocols.md#chord-probe-protocol).
 
 For every feature set (``phalar``: CplxLinear(dim → 25) without bias, logits = real part;
 ``chroma``: nn.Linear(12 → 25); ``chroma_window``: the same chroma averaged over the
@@ -15,9 +15,9 @@ held-out recordings:
 Writes ``<exp_dir>/results/<features>_<mapping>.json`` (combinations finished with the same probe
 settings are skipped),
 then the table: ``<exp_dir>/summary.md`` and ``summary.json``. Every score is given as
-mean ± 1.96 · std(ddof=1) / sqrt(n_folds) over the folds (MODEL.md §20 item 15); ``literal`` is
-the reference's label mapping (primary), ``reduced`` the labelled deviation (enharmonic
-respelling, maj/min reduction).
+mean ± 1.96 · std(ddof=1) / sqrt(n_folds) over the folds
+(docs/protocols.md#fold-confidence-interval); ``literal`` is the reference's label mapping
+(primary), ``reduced`` the labelled deviation (enharmonic respelling, maj/min reduction).
 """
 
 import argparse

@@ -1,4 +1,4 @@
-"""Stage 1: manifests of every split and the fixed retrieval lists (MODEL.md §12.2).
+"""Stage 1: manifests of every split and the fixed retrieval lists (docs/protocols.md#fixed-lists).
 
 Writes, under ``--out_dir``:
 

@@ -43,7 +43,7 @@ def test_index_round_trip(coco_root, index_dir):
         0.5,
     )
     assert mtrack.beats_path is None and mtrack.beats is None
-    # Plain sum, not mirdata's default average (trap 3).
+    # Plain sum, not mirdata's default average (docs/data.md#mixing-is-a-plain-sum).
     mix = mtrack.get_target(mtrack.track_ids, average=False)
     np.testing.assert_allclose(mix[0], mtrack.audio[0], atol=1e-6)
 

@@ -15,7 +15,8 @@ def test_gtzan(tmp_path, index_dir):
     assert sorted(dataset.track_ids) == sorted(ids)
     track = dataset.track("hiphop.00001")
     assert track.genre == "hip-hop"
-    assert track.tempo == 120.5  # trap 6: mirdata's own loader fails on numpy 2.4
+    # mirdata's own loader fails on numpy 2.4 (docs/data.md#gtzan-tempo-on-numpy-2)
+    assert track.tempo == 120.5
     np.testing.assert_allclose(track.beats.times, [0.0, 0.5])
     np.testing.assert_array_equal(track.beats.positions, [1, 2])
 
