@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 
 from ..cli.output import atomic_output
-from ..data.render_audio import SAMPLE_RATE, build_midi, synthesize
+from ..data.render import SAMPLE_RATE, build_midi, synthesize
 
 #: General MIDI program 115 (0-based): Woodblock.
 WOODBLOCK = 115
