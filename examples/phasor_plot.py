@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 import torch  # noqa: E402
 
-from phalar_asteroid.cli.calibration import synth_song  # noqa: E402
+from phalar_asteroid.data.render import synth_song  # noqa: E402
 from phalar_asteroid.models import PHALAR  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""The embedded corpus renderer: music21 scores as multitrack datasets.
+"""The embedded corpus renderer: music21 scores as multitrack datasets, and synthetic songs.
 
 ``python -m phalar_asteroid.data.render`` renders a corpus (see :mod:`.corpus`). A track goes
 through the modules in this order:
@@ -10,6 +10,8 @@ through the modules in this order:
   drums and bass;
 - :mod:`.synth`: General MIDI synthesis, loudness normalisation and mixing;
 - :mod:`.track`: one track put together; :mod:`.layouts`: its files in the datasets' layouts.
+
+:mod:`.songs` holds small four-stem songs synthesised in numpy, without a score or soundfont.
 
 Like :mod:`phalar_asteroid.data`, the package is cheap to import: each name below is imported
 from its module on first use.
@@ -23,6 +25,7 @@ _EXPORTS = {
     "SAMPLE_RATE": "synth",
     "build_midi": "synth",
     "synthesize": "synth",
+    "synth_song": "songs",
 }
 __all__ = sorted(_EXPORTS)
 
