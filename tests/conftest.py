@@ -6,7 +6,7 @@ import soundfile as sf
 import torch
 import torchaudio
 
-from phalar_asteroid.inference.calibration import synth_song
+from phalar_asteroid.data.render import synth_song
 from phalar_asteroid.models import PHALAR
 
 #: A small PHALAR (CQT from 65 Hz: 4,097-sample minimum; 16-dim embeddings), fast on CPU.

@@ -14,7 +14,7 @@ import soundfile as sf
 import torch
 from tqdm import tqdm
 
-from ..data.render_audio import SAMPLE_RATE, build_midi, synthesize
+from ..data.render import SAMPLE_RATE, build_midi, synthesize
 from ..utils.io import atomic_output
 
 #: General MIDI program 115 (0-based): Woodblock.

@@ -9,11 +9,10 @@ holds ``start<TAB>end<TAB>label`` rows in Harte syntax restricted to the 25-clas
 from __future__ import annotations
 
 import bisect
-from pathlib import Path
 
 from music21 import chord, stream
 
-from phalar_asteroid.data.render_meter import EPS
+from .meter import EPS
 
 NO_CHORD = "N"
 # Sharp spellings, one per pitch class: the 25-class vocabulary is literal
@@ -108,21 +107,24 @@ def merge_segments(segments: list[tuple[float, float, str]]) -> list[tuple[float
     return merged
 
 
-def write_beats(path: Path, beats: list[tuple[float, int]]) -> None:
+def write_beats(path: str, beats: list[tuple[float, int]]) -> None:
     """Write a GTZAN-style ``.beats`` file.
 
     Args:
         path: destination file.
         beats: ``(time_seconds, position_in_bar)`` pairs, position 1 on downbeats.
     """
-    path.write_text("".join(f"{time:.6f}\t{position}\n" for time, position in beats))
+    with open(path, "w", encoding="utf-8") as fhandle:
+        fhandle.write("".join(f"{time:.6f}\t{position}\n" for time, position in beats))
 
 
-def write_chords(path: Path, segments: list[tuple[float, float, str]]) -> None:
+def write_chords(path: str, segments: list[tuple[float, float, str]]) -> None:
     """Write a ``.lab`` chord file.
 
     Args:
         path: destination file.
         segments: ``(start_seconds, end_seconds, harte_label)`` triples.
     """
-    path.write_text("".join(f"{start:.6f}\t{end:.6f}\t{label}\n" for start, end, label in segments))
+    rows = (f"{start:.6f}\t{end:.6f}\t{label}\n" for start, end, label in segments)
+    with open(path, "w", encoding="utf-8") as fhandle:
+        fhandle.write("".join(rows))

@@ -10,26 +10,18 @@ overall gain, so every mix is the plain sum of its stems.
 from __future__ import annotations
 
 import json
+import os
+import posixpath
 import uuid
-from pathlib import Path, PurePosixPath
 
+import pretty_midi
 import yaml
 
-from phalar_asteroid.data.render_annotations import write_beats, write_chords
-from phalar_asteroid.data.render_audio import (
-    NORMALIZATION_FACTOR,
-    TARGET_PEAK,
-    midi_bytes,
-    write_audio,
-)
-from phalar_asteroid.data.render_ensembles import (
-    midi_program_name,
-    moisesdb_stem,
-    moisesdb_track_type,
-    slakh_class,
-)
-from phalar_asteroid.data.render_pieces import TrackPlan
-from phalar_asteroid.data.render_track import RenderedTrack
+from .annotations import write_beats, write_chords
+from .instruments import midi_program_name, moisesdb_stem, moisesdb_track_type, slakh_class
+from .plan import TrackPlan
+from .synth import NORMALIZATION_FACTOR, TARGET_PEAK, midi_bytes, write_audio
+from .track import RenderedTrack
 
 LAYOUTS = ("native", "moisesdb")
 COCOCHORALES_ROOT = ("cocochorales", "main_dataset")
@@ -47,7 +39,7 @@ ARTISTS = {
 GENRES = {"chorale": "classical", "band": "pop"}
 
 
-def layout_roots(out_dir: Path, layout: str) -> list[Path]:
+def layout_roots(out_dir: str, layout: str) -> list[str]:
     """Folders whose children are track folders in a layout.
 
     Args:
@@ -58,13 +50,13 @@ def layout_roots(out_dir: Path, layout: str) -> list[Path]:
         The split folders (native) or the MoisesDB song folder.
     """
     if layout == "moisesdb":
-        return [out_dir.joinpath(*MOISESDB_ROOT)]
-    coco = [out_dir.joinpath(*COCOCHORALES_ROOT, split) for split in SLAKH_SPLITS]
-    slakh = [out_dir.joinpath(*SLAKH_ROOT, split) for split in SLAKH_SPLITS.values()]
+        return [os.path.join(out_dir, *MOISESDB_ROOT)]
+    coco = [os.path.join(out_dir, *COCOCHORALES_ROOT, split) for split in SLAKH_SPLITS]
+    slakh = [os.path.join(out_dir, *SLAKH_ROOT, split) for split in SLAKH_SPLITS.values()]
     return coco + slakh
 
 
-def track_dir(out_dir: Path, layout: str, plan: TrackPlan) -> Path:
+def track_dir(out_dir: str, layout: str, plan: TrackPlan) -> str:
     """Final folder of a track.
 
     Args:
@@ -78,14 +70,14 @@ def track_dir(out_dir: Path, layout: str, plan: TrackPlan) -> Path:
         ``moisesdb/moisesdb_v0.1/<song uuid>`` under ``out_dir``.
     """
     if layout == "moisesdb":
-        return out_dir.joinpath(*MOISESDB_ROOT, str(_song_uuid(plan)))
+        return os.path.join(out_dir, *MOISESDB_ROOT, str(_song_uuid(plan)))
     if plan.flavour == "chorale":
         name = f"{plan.ensemble}_track{plan.number:06d}"
-        return out_dir.joinpath(*COCOCHORALES_ROOT, plan.split, name)
-    return out_dir.joinpath(*SLAKH_ROOT, SLAKH_SPLITS[plan.split], f"Track{plan.number:05d}")
+        return os.path.join(out_dir, *COCOCHORALES_ROOT, plan.split, name)
+    return os.path.join(out_dir, *SLAKH_ROOT, SLAKH_SPLITS[plan.split], f"Track{plan.number:05d}")
 
 
-def write_track(folder: Path, track: RenderedTrack, layout: str, name: str) -> None:
+def write_track(folder: str, track: RenderedTrack, layout: str, name: str) -> None:
     """Write a track's files into an existing, empty folder.
 
     Args:
@@ -100,20 +92,20 @@ def write_track(folder: Path, track: RenderedTrack, layout: str, name: str) -> N
         _write_cocochorales(folder, track)
     else:
         _write_slakh(folder, track, name)
-    write_beats(folder / "beats.beats", track.beats)
-    write_chords(folder / "chords.lab", track.chords)
+    write_beats(os.path.join(folder, "beats.beats"), track.beats)
+    write_chords(os.path.join(folder, "chords.lab"), track.chords)
 
 
-def _write_cocochorales(folder: Path, track: RenderedTrack) -> None:
+def _write_cocochorales(folder: str, track: RenderedTrack) -> None:
     """CocoChorales: ``mix.wav``, ``mix.mid``, ``stems_audio/``, ``stems_MIDI/``, metadata."""
-    (folder / "stems_audio").mkdir()
-    (folder / "stems_MIDI").mkdir()
+    os.mkdir(os.path.join(folder, "stems_audio"))
+    os.mkdir(os.path.join(folder, "stems_MIDI"))
     for voice, stem in enumerate(track.stems):
         stem_name = f"{voice}_{stem.instrument.name}"
-        write_audio(folder / "stems_audio" / f"{stem_name}.wav", stem.audio)
-        (folder / "stems_MIDI" / f"{stem_name}.mid").write_bytes(midi_bytes(stem.midi))
-    write_audio(folder / "mix.wav", track.mix)
-    (folder / "mix.mid").write_bytes(midi_bytes(track.midi))
+        write_audio(os.path.join(folder, "stems_audio", f"{stem_name}.wav"), stem.audio)
+        _write_midi(os.path.join(folder, "stems_MIDI", f"{stem_name}.mid"), stem.midi)
+    write_audio(os.path.join(folder, "mix.wav"), track.mix)
+    _write_midi(os.path.join(folder, "mix.mid"), track.midi)
     metadata = {
         "midi_file": "mix.mid",
         "tempo": track.tempo,
@@ -129,18 +121,18 @@ def _write_cocochorales(folder: Path, track: RenderedTrack) -> None:
         "overall_gain": _rounded(track.overall_gain),
         **track.annotation_fields(),
     }
-    _write_yaml(folder / "metadata.yaml", metadata)
+    _write_yaml(os.path.join(folder, "metadata.yaml"), metadata)
 
 
-def _write_slakh(folder: Path, track: RenderedTrack, name: str) -> None:
+def _write_slakh(folder: str, track: RenderedTrack, name: str) -> None:
     """Slakh2100: ``mix.flac``, ``all_src.mid``, ``stems/SNN.flac``, ``MIDI/SNN.mid``, metadata."""
-    (folder / "stems").mkdir()
-    (folder / "MIDI").mkdir()
+    os.mkdir(os.path.join(folder, "stems"))
+    os.mkdir(os.path.join(folder, "MIDI"))
     stems = {}
     for index, stem in enumerate(track.stems):
         stem_id = f"S{index:02d}"
-        write_audio(folder / "stems" / f"{stem_id}.flac", stem.audio)
-        (folder / "MIDI" / f"{stem_id}.mid").write_bytes(midi_bytes(stem.midi))
+        write_audio(os.path.join(folder, "stems", f"{stem_id}.flac"), stem.audio)
+        _write_midi(os.path.join(folder, "MIDI", f"{stem_id}.mid"), stem.midi)
         stems[stem_id] = {
             "audio_rendered": True,
             "inst_class": slakh_class(stem.instrument),
@@ -152,8 +144,8 @@ def _write_slakh(folder: Path, track: RenderedTrack, name: str) -> None:
             "plugin_name": "None",
             "program_num": stem.instrument.program,
         }
-    write_audio(folder / "mix.flac", track.mix)
-    (folder / "all_src.mid").write_bytes(midi_bytes(track.midi))
+    write_audio(os.path.join(folder, "mix.flac"), track.mix)
+    _write_midi(os.path.join(folder, "all_src.mid"), track.midi)
     metadata = {
         "UUID": _song_uuid(track.plan).hex,
         "audio_dir": f"{name}/stems",
@@ -165,18 +157,18 @@ def _write_slakh(folder: Path, track: RenderedTrack, name: str) -> None:
         "target_peak": TARGET_PEAK,
         **track.annotation_fields(),
     }
-    _write_yaml(folder / "metadata.yaml", metadata)
+    _write_yaml(os.path.join(folder, "metadata.yaml"), metadata)
 
 
-def _write_moisesdb(folder: Path, track: RenderedTrack) -> None:
+def _write_moisesdb(folder: str, track: RenderedTrack) -> None:
     """MoisesDB: ``data.json`` and ``<stemName>/<source uuid>.wav``, one stem entry per family."""
     song = _song_uuid(track.plan)
     families: dict[str, list[dict]] = {}
     for index, stem in enumerate(track.stems):
         family = moisesdb_stem(stem.instrument)
         source = uuid.uuid5(song, f"source/{index}")
-        (folder / family).mkdir(exist_ok=True)
-        write_audio(folder / family / f"{source}.wav", stem.audio)
+        os.makedirs(os.path.join(folder, family), exist_ok=True)
+        write_audio(os.path.join(folder, family, f"{source}.wav"), stem.audio)
         families.setdefault(family, []).append(
             {
                 "id": str(source),
@@ -199,12 +191,13 @@ def _write_moisesdb(folder: Path, track: RenderedTrack) -> None:
         "split": track.plan.split,
         **track.annotation_fields(),
     }
-    (folder / "data.json").write_text(json.dumps(data, indent=2) + "\n")
+    with open(os.path.join(folder, "data.json"), "w", encoding="utf-8") as fhandle:
+        fhandle.write(json.dumps(data, indent=2) + "\n")
 
 
 def _composer_and_title(piece: str) -> tuple[str, str]:
     """Composer folder and title of a corpus path, e.g. ``("haydn", "opus1no1 movement1")``."""
-    parts = PurePosixPath(piece).with_suffix("").parts
+    parts = posixpath.splitext(piece)[0].split("/")
     return parts[0], " ".join(parts[1:])
 
 
@@ -218,6 +211,13 @@ def _rounded(value: float) -> float:
     return round(float(value), 4)
 
 
-def _write_yaml(path: Path, data: dict) -> None:
+def _write_midi(path: str, midi: pretty_midi.PrettyMIDI) -> None:
+    """Write a standard MIDI file."""
+    with open(path, "wb") as fhandle:
+        fhandle.write(midi_bytes(midi))
+
+
+def _write_yaml(path: str, data: dict) -> None:
     """Write YAML with sorted keys, so the bytes depend only on the content."""
-    path.write_text(yaml.safe_dump(data, sort_keys=True, default_flow_style=False))
+    with open(path, "w", encoding="utf-8") as fhandle:
+        fhandle.write(yaml.safe_dump(data, sort_keys=True, default_flow_style=False))

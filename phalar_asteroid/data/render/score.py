@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from music21 import chord, corpus, dynamics, note, repeat, stream
 
-from phalar_asteroid.data.render_annotations import chord_segments
-from phalar_asteroid.data.render_meter import EPS, Meter
+from .annotations import chord_segments
+from .meter import EPS, Meter
 
 # Written dynamic of unmarked passages: music21's volume scalar of "mf".
 DEFAULT_DYNAMIC = 0.55

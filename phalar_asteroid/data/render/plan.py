@@ -9,16 +9,16 @@ so the plan for N tracks is the start of the plan for more: a larger re-run only
 
 from __future__ import annotations
 
+import posixpath
 import random
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import PurePosixPath
 
 import numpy as np
 from music21 import corpus
 
-from phalar_asteroid.data.render_ensembles import ENSEMBLES, RANDOM_ENSEMBLE
+from .instruments import ENSEMBLES, RANDOM_ENSEMBLE
 
 SOURCES = ("bach", "palestrina", "haydn", "mozart")
 # Chorales dominate, as in CocoChorales; masses and quartets add other textures. The weights
@@ -80,12 +80,12 @@ def corpus_pieces() -> dict[str, tuple[str, ...]]:
     bundle = corpus.search(pattern, field="sourcePath", corpusNames=("core",))
     pieces: dict[str, list[str]] = {source: [] for source in SOURCES}
     for entry in bundle:
-        path = PurePosixPath(entry.sourcePath.as_posix())
+        path = entry.sourcePath.as_posix()  # relative to the corpus, e.g. "bach/bwv66.6.mxl"
         parts = entry.metadata.numberOfParts or 0
-        source = path.parts[0]
+        source = path.split("/")[0]
         wanted = parts == 4 if source == "bach" else 3 <= parts <= MAX_PARTS
-        if wanted and path.suffix in SCORE_SUFFIXES:
-            pieces[source].append(str(path))
+        if wanted and posixpath.splitext(path)[1] in SCORE_SUFFIXES:
+            pieces[source].append(path)
     return {source: tuple(sorted(paths)) for source, paths in pieces.items()}
 
 

@@ -11,9 +11,9 @@ sum times ``overall_gain``).
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import midirenderer
 import numpy as np
@@ -27,14 +27,15 @@ RENDER_RATE = 48000  # midirenderer always renders 48 kHz stereo
 NORMALIZATION_FACTOR = -13.0  # LUFS, as in the datasets' metadata
 TARGET_PEAK = -1.0  # dBFS
 MIDI_RESOLUTION = 960  # ticks per quarter: sub-millisecond timing at every tempo used here
-SOUNDFONT = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+SOUNDFONT = os.path.join(os.path.dirname(pretty_midi.__file__), "TimGM6mb.sf2")
 _FULL_SCALE = 32768  # 16-bit PCM
 
 
 @lru_cache(maxsize=1)
 def _soundfont() -> bytes:
     """The soundfont's bytes, read once per process."""
-    return SOUNDFONT.read_bytes()
+    with open(SOUNDFONT, "rb") as fhandle:
+        return fhandle.read()
 
 
 def build_midi(
@@ -141,7 +142,7 @@ def _to_pcm16(samples: np.ndarray) -> np.ndarray:
     return np.clip(np.round(samples * _FULL_SCALE), -_FULL_SCALE, _FULL_SCALE - 1).astype(np.int16)
 
 
-def write_audio(path: Path, samples: np.ndarray) -> None:
+def write_audio(path: str, samples: np.ndarray) -> None:
     """Write 16-bit mono audio; the format (WAV or FLAC) follows the file extension.
 
     Args:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pretty_midi
 
-from phalar_asteroid.data.render_ensembles import Instrument
-from phalar_asteroid.data.render_meter import EPS, Meter
-from phalar_asteroid.data.render_score import DEFAULT_DYNAMIC, ScoreNote
+from .instruments import Instrument
+from .meter import EPS, Meter
+from .score import DEFAULT_DYNAMIC, ScoreNote
 
 TIMING_SD = 0.003  # onset deviation, seconds
 TIMING_MAX = 0.008  # deviations are clipped to a few milliseconds

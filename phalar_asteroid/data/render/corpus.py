@@ -20,21 +20,22 @@ removes stale temporary folders and skips finished tracks. The same arguments gi
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import logging
 import multiprocessing
+import os
 import shutil
 import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from pathlib import Path
 
 from tqdm import tqdm
 
-from phalar_asteroid.data.render_layouts import LAYOUTS, layout_roots, track_dir, write_track
-from phalar_asteroid.data.render_pieces import FLAVOURS, TrackPlan, plan_tracks
-from phalar_asteroid.data.render_track import render_track
+from .layouts import LAYOUTS, layout_roots, track_dir, write_track
+from .plan import FLAVOURS, TrackPlan, plan_tracks
+from .track import render_track
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ CONFIG_NAME = "render_config.json"
 
 
 def render_corpus(
-    out_dir: str | Path,
+    out_dir: str | os.PathLike,
     n_tracks: int,
     seed: int,
     flavour: str = "all",
@@ -61,7 +62,7 @@ def render_corpus(
         layout: ``"native"`` (CocoChorales and Slakh layouts) or ``"moisesdb"``.
         workers: parallel processes; 1 renders in this process.
         max_seconds: crop every track to this length; None renders whole pieces (capped at
-            ``render_track.MAX_PIECE_SECONDS``).
+            ``track.MAX_PIECE_SECONDS``).
 
     Returns:
         Summary with ``tracks_planned``, ``tracks_rendered``, ``tracks_skipped`` (already
@@ -74,17 +75,17 @@ def render_corpus(
             another seed, flavour or crop.
     """
     started = time.perf_counter()
-    out = Path(out_dir)
+    out = os.fspath(out_dir)
     _check_arguments(n_tracks, flavour, layout, workers, max_seconds)
-    if out.exists() and not out.is_dir():
+    if os.path.exists(out) and not os.path.isdir(out):
         raise NotADirectoryError(f"output path {out} exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    os.makedirs(out, exist_ok=True)
     _check_config(out, {"seed": seed, "flavour": flavour, "max_seconds": max_seconds})
     stale = _remove_stale_temps(out, layout)
 
     plans = plan_tracks(n_tracks, seed, flavour)
     pending = [(plan, track_dir(out, layout, plan)) for plan in plans]
-    pending = [(plan, folder) for plan, folder in pending if not folder.exists()]
+    pending = [(plan, folder) for plan, folder in pending if not os.path.exists(folder)]
     summary = {
         "tracks_planned": len(plans),
         "tracks_rendered": 0,
@@ -121,28 +122,47 @@ def _check_arguments(
         raise ValueError(f"max_seconds must be at least 1 second, got {max_seconds}")
 
 
-def _check_config(out: Path, config: dict) -> None:
+def _check_config(out: str, config: dict) -> None:
     """Record the arguments that fix track contents; refuse to mix corpora in one folder.
 
     Track folder names do not encode the seed, flavour or crop, so completing a corpus with
     other values would silently mix two corpora.
+
+    Args:
+        out: corpus root.
+        config: the arguments that fix track contents (seed, flavour, crop).
+
+    Raises:
+        ValueError: when ``out`` records other values.
     """
-    path = out / CONFIG_NAME
-    if path.exists():
-        recorded = json.loads(path.read_text())
+    path = os.path.join(out, CONFIG_NAME)
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fhandle:
+            recorded = json.load(fhandle)
         if recorded != config:
             raise ValueError(
                 f"{out} holds a corpus rendered with {recorded} (see {path}), not {config}; "
                 "use another output folder"
             )
     else:
-        path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        with open(path, "w", encoding="utf-8") as fhandle:
+            fhandle.write(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
-def _remove_stale_temps(out: Path, layout: str) -> int:
-    """Delete temporary track folders left by an interrupted run; return how many."""
+def _remove_stale_temps(out: str, layout: str) -> int:
+    """Delete temporary track folders left by an interrupted run.
+
+    Args:
+        out: corpus root.
+        layout: ``"native"`` or ``"moisesdb"``.
+
+    Returns:
+        The number of folders deleted.
+    """
     stale = [
-        folder for root in layout_roots(out, layout) for folder in root.glob(TEMP_PREFIX + "*")
+        folder
+        for root in layout_roots(out, layout)
+        for folder in glob.glob(os.path.join(glob.escape(root), TEMP_PREFIX + "*"))
     ]
     for folder in stale:
         shutil.rmtree(folder)
@@ -150,7 +170,7 @@ def _remove_stale_temps(out: Path, layout: str) -> int:
 
 
 def _run(
-    pending: list[tuple[TrackPlan, Path]], layout: str, max_seconds: float | None, workers: int
+    pending: list[tuple[TrackPlan, str]], layout: str, max_seconds: float | None, workers: int
 ) -> Iterator[tuple[bool, float, str]]:
     """Render pending tracks, in this process or a pool, yielding ``_render_one`` results."""
     progress = tqdm(total=len(pending), desc="rendering", unit="track")
@@ -173,21 +193,28 @@ def _run(
 
 
 def _render_one(
-    plan: TrackPlan, folder: Path, layout: str, max_seconds: float | None
+    plan: TrackPlan, folder: str, layout: str, max_seconds: float | None
 ) -> tuple[bool, float, str]:
     """Render one track into a temporary folder and move it into place.
+
+    Args:
+        plan: the track's plan.
+        folder: the track's final folder.
+        layout: ``"native"`` or ``"moisesdb"``.
+        max_seconds: crop length, or None for the whole piece.
 
     Returns:
         ``(ok, audio_seconds, message)``; a piece that fails is reported, not raised, so one bad
         score never stops a run.
     """
-    temp = folder.with_name(TEMP_PREFIX + folder.name)
+    name = os.path.basename(folder)
+    temp = os.path.join(os.path.dirname(folder), TEMP_PREFIX + name)
     try:
         track = render_track(plan, max_seconds)
         shutil.rmtree(temp, ignore_errors=True)
-        temp.mkdir(parents=True)
-        write_track(temp, track, layout, folder.name)
-        temp.rename(folder)
+        os.makedirs(temp)
+        write_track(temp, track, layout, name)
+        os.rename(temp, folder)
         return True, track.seconds, ""
     except Exception as error:  # noqa: BLE001 - any failure of one piece is skipped and counted
         shutil.rmtree(temp, ignore_errors=True)
@@ -204,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m phalar_asteroid.data.render",
         description="Render the embedded multitrack corpus from music21's scores.",
     )
-    parser.add_argument("--out", required=True, type=Path, help="corpus root folder")
+    parser.add_argument("--out", required=True, help="corpus root folder")
     parser.add_argument("--n-tracks", required=True, type=int, help="number of tracks")
     parser.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
     parser.add_argument("--flavour", choices=FLAVOURS + ("all",), default="all")
@@ -229,7 +256,3 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(error))
     json.dump(summary, sys.stdout, indent=2)
     sys.stdout.write("\n")
-
-
-if __name__ == "__main__":
-    main()

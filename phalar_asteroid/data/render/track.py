@@ -7,24 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import pretty_midi
 
-from phalar_asteroid.data.render_audio import (
-    SAMPLE_RATE,
-    build_midi,
-    normalise_and_mix,
-    synthesize,
-)
-from phalar_asteroid.data.render_band import bass_part, drum_part
-from phalar_asteroid.data.render_ensembles import (
-    Instrument,
-    band_instruments,
-    bass_instrument,
-    chamber_ensemble,
-    drum_kit,
-)
-from phalar_asteroid.data.render_meter import EPS
-from phalar_asteroid.data.render_perform import perform, shape_voice
-from phalar_asteroid.data.render_pieces import TrackPlan
-from phalar_asteroid.data.render_score import Piece, load_piece
+from .band import bass_part, drum_part
+from .instruments import Instrument, band_instruments, bass_instrument, chamber_ensemble, drum_kit
+from .meter import EPS
+from .perform import perform, shape_voice
+from .plan import TrackPlan
+from .score import Piece, load_piece
+from .synth import SAMPLE_RATE, build_midi, normalise_and_mix, synthesize
 
 # Whole pieces are rendered, but a long quartet movement or mass section stops at the last
 # barline that keeps the track (release tail included) within this length.

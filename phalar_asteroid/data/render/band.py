@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from phalar_asteroid.data.render_meter import EPS, Bar, Meter
-from phalar_asteroid.data.render_perform import PlayedNote, clip_velocity
+from .meter import EPS, Bar, Meter
+from .perform import PlayedNote, clip_velocity
 
 # General MIDI percussion keys (channel 10).
 KICK, SNARE, CLOSED_HAT, OPEN_HAT, CRASH, RIDE = 36, 38, 42, 46, 49, 51
