@@ -27,7 +27,7 @@ import yaml
 from phalar_asteroid import models
 from phalar_asteroid.data.datasets import Manifest
 from phalar_asteroid.data.datasets.common import write_json_atomic
-from phalar_asteroid.data.lists import load_candidate, load_lists
+from phalar_asteroid.data.retrieval_lists import load_candidate, load_lists
 from phalar_asteroid.eval.baselines import BASELINES
 from phalar_asteroid.eval.retrieval import (
     ModelScorer,
