@@ -1,11 +1,12 @@
 """The phasor picture: a time shift of the input turns the pooled LSP components on the circle.
 
-Learned Spectral Pooling (MODEL.md §5) projects every backbone frame, takes an orthonormal DFT over
-the N frames of a clip and keeps components k = 1..C. Shifting the frame sequence circularly by s
-frames multiplies component k by exp(-2πi k s / N): timing is carried by phase, component k turning
-k times as fast as component 1. This script shifts a clip circularly by s = 0..N-1 whole backbone
-frames (``2**depth`` CQT hops: 0.32 s for PHALAR) and plots, for one LSP channel, the phase of
-components k on the unit circle (one ring per k) next to the ideal angles -2πks/N.
+Learned Spectral Pooling (docs/model.md#learned-spectral-pooling) projects every backbone frame,
+takes an orthonormal DFT over the N frames of a clip and keeps components k = 1..C. Shifting the
+frame sequence circularly by s frames multiplies component k by exp(-2πi k s / N): timing is carried
+by phase, component k turning k times as fast as component 1. This script shifts a clip circularly
+by s = 0..N-1 whole backbone frames (``2**depth`` CQT hops: 0.32 s for PHALAR) and plots, for one
+LSP channel, the phase of components k on the unit circle (one ring per k) next to the ideal angles
+-2πks/N.
 
 At the backbone's output the shift is only approximately circular: the CQT's reflect padding and
 the convolutions' zero padding make the first and last frames differ from the rest whatever the

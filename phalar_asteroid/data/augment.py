@@ -184,6 +184,19 @@ def add_noises(
     return x
 
 
+def random_gain(config: AugmentConfig, rng: np.random.Generator) -> np.float32:
+    """A linear gain of U(-gain_db, gain_db) dB.
+
+    Args:
+        config (AugmentConfig): gain range (``gain_db``).
+        rng (np.random.Generator): random generator.
+
+    Returns:
+        np.float32: the gain factor.
+    """
+    return np.float32(10.0 ** (rng.uniform(-config.gain_db, config.gain_db) / 20.0))
+
+
 def augment_side(
     x: np.ndarray, config: AugmentConfig, rng: np.random.Generator, sample_rate: int = 16000
 ) -> np.ndarray:
@@ -222,7 +235,7 @@ def augment_pair(
     Returns:
         tuple: ``(anchor, positive)``, float32 arrays of shape (T,).
     """
-    gain = np.float32(10.0 ** (rng.uniform(-config.gain_db, config.gain_db) / 20.0))
+    gain = random_gain(config, rng)
     anchor = augment_side(anchor * gain, config, rng, sample_rate)
     positive = augment_side(positive * gain, config, rng, sample_rate)
     return anchor.astype(np.float32), positive.astype(np.float32)

@@ -1,93 +1,36 @@
 """Training pairs: disjoint, time-aligned stem submixes of one track.
 
 Every item draws a random track, a random window and two disjoint random stem subsets at the same
-offset, mixed by plain sum at 16 kHz mono. All randomness of an item comes from a numpy generator
-seeded with ``(seed, epoch, index)``, so items do not depend on worker assignment and a resumed
-run sees the same data. :class:`EpochSampler` carries the epoch to the workers (Lightning calls
-its ``set_epoch`` every epoch). The sampling rules: docs/protocols.md#training-pairs.
+offset, mixed by plain sum at 16 kHz mono; optionally, a same-track negative joins it. All
+randomness of an item comes from a numpy generator seeded with ``(seed, epoch, index)``
+(:func:`~.sampling.item_rng`), so items do not depend on worker assignment and a resumed run sees
+the same data. The training sampler (:class:`~phalar_asteroid.engine.ResumableEpochSampler`)
+yields such ``(epoch, index)`` keys. The sampling rules: docs/protocols.md#training-pairs.
 """
 
 import warnings
 import zlib
-from typing import Mapping, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
-from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
+from torch.utils.data import Dataset
 
-from .augment import AugmentConfig, augment_pair
+from .augment import AugmentConfig, augment_pair, augment_side, random_gain
 from .recording import bleed_stems
-from .datasets.audio import SILENCE_DB, load_stems, rms_db, window_frames
-from .datasets.manifest import Manifest
+from .datasets.audio import SILENCE_DB, load_stems, rms_db
+from .datasets.registry import DATASETS, dataset_licenses
+from .sampling import bar_grid, bar_shifts, draw_subsets, draw_window, item_rng
 
 TASK = "stem_retrieval"
-
-_CC_BY_4 = ("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/")
-
-#: Asteroid-style licence dicts per dataset; ``embedded`` is the rendered corpus of this project.
-LICENSES = {
-    "moisesdb": [
-        {
-            "title": "MoisesDB",
-            "title_link": "https://music.ai/research/",
-            "author": "Moises Systems (music.ai)",
-            "author_link": "https://music.ai",
-            "license": "MoisesDB research terms (non-commercial research use)",
-            "license_link": "https://music.ai/research/",
-            "non_commercial": True,
-        }
-    ],
-    "slakh16k": [
-        {
-            "title": "Slakh2100 (redux, 16 kHz)",
-            "title_link": "http://www.slakh.com/",
-            "author": "Ethan Manilow, Gordon Wichern, Prem Seetharaman, Jonathan Le Roux",
-            "author_link": "http://www.slakh.com/",
-            "license": _CC_BY_4[0],
-            "license_link": _CC_BY_4[1],
-            "non_commercial": False,
-        }
-    ],
-    "cocochorales": [
-        {
-            "title": "CocoChorales",
-            "title_link": "https://magenta.tensorflow.org/datasets/cocochorales",
-            "author": "Yusong Wu et al. (Google Magenta)",
-            "author_link": "https://magenta.tensorflow.org",
-            "license": "CC BY 4.0 (unconfirmed)",
-            "license_link": _CC_BY_4[1],
-            "non_commercial": False,
-        }
-    ],
-    "embedded": [
-        {
-            "title": "music21 corpus",
-            "title_link": "https://www.music21.org/music21docs/about/referenceCorpus.html",
-            "author": "music21 contributors",
-            "author_link": "https://www.music21.org",
-            "license": "public-domain scores",
-            "license_link": "https://www.music21.org/music21docs/about/referenceCorpus.html",
-            "non_commercial": False,
-        },
-        {
-            "title": "TimGM6mb soundfont",
-            "title_link": "https://github.com/craffel/pretty-midi",
-            "author": "Tim Brechbill",
-            "author_link": "https://musescore.org",
-            "license": "GPL-2.0 (as distributed with MuseScore)",
-            "license_link": "https://www.gnu.org/licenses/old-licenses/gpl-2.0.html",
-            "non_commercial": False,
-        },
-    ],
-}
 
 
 def get_infos(manifest: Sequence[dict]) -> dict:
     """Asteroid-style dataset infos of the tracks in ``manifest``.
 
-    Tracks rendered from the embedded corpus (``corpus == "embedded"``) carry its licences
-    instead of the imitated dataset's.
+    Licences come from the loaders (:func:`~.datasets.registry.dataset_licenses`): tracks
+    rendered from the embedded corpus (``corpus == "embedded"``) carry its licences instead of
+    the imitated dataset's; datasets outside the registry have none.
 
     Args:
         manifest (sequence of dict): manifest entries.
@@ -95,73 +38,29 @@ def get_infos(manifest: Sequence[dict]) -> dict:
     Returns:
         dict: ``{"dataset", "task", "licenses"}``.
     """
-    sources = sorted(
-        {"embedded" if t.get("corpus") == "embedded" else t["dataset"] for t in manifest}
-    )
-    licenses = [lic for source in sources for lic in LICENSES.get(source, [])]
+    sources = sorted({(t["dataset"], t.get("corpus", "original")) for t in manifest})
+    licenses = []
+    for name, corpus in sources:
+        if name in DATASETS:
+            licenses += [lic for lic in dataset_licenses(name, corpus) if lic not in licenses]
     names = sorted({t["dataset"] for t in manifest})
     return {"dataset": "+".join(names), "task": TASK, "licenses": licenses}
 
 
-def item_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
-    """The numpy generator of one item, a pure function of ``(seed, epoch, index)``."""
-    return np.random.default_rng([seed, epoch, index])
-
-
-def draw_subsets(active: Sequence[int], rng: np.random.Generator) -> tuple:
-    """Disjoint, non-empty random subsets of ``active`` (n ≥ 2 entries).
-
-    Anchor size a ~ U{1..n-1}, positive size p ~ U{1..n-a}, both from one random permutation.
-
-    Args:
-        active (sequence of int): candidate stem indices.
-        rng (np.random.Generator): random generator.
-
-    Returns:
-        tuple: ``(anchor, positive)`` sorted lists of stem indices.
-    """
-    n = len(active)
-    order = rng.permutation(np.asarray(active))
-    a = int(rng.integers(1, n - 1, endpoint=True))
-    p = int(rng.integers(1, n - a, endpoint=True))
-    return sorted(order[:a].tolist()), sorted(order[a : a + p].tolist())
-
-
-def draw_window(
-    track: dict,
-    rng: np.random.Generator,
-    seconds: float,
-    sample_rate: int = 16000,
-    min_stem_db: float = SILENCE_DB,
-    tries: int = 4,
-) -> tuple:
-    """Draw random windows of a track until one has at least 2 active stems.
-
-    Args:
-        track (dict): manifest entry.
-        rng (np.random.Generator): random generator.
-        seconds (float): window length.
-        sample_rate (int): output rate.
-        min_stem_db (float): a stem is active when its RMS is at least this (dBFS).
-        tries (int): windows to draw before giving up.
-
-    Returns:
-        tuple: ``(offset, audio, active)`` of the last window drawn: the native offset, all stems
-        as an array (n_stems, T) and the indices of the active stems (fewer than 2 when every
-        try failed).
-    """
-    last_start = max(0, track["num_frames"] - window_frames(seconds, track["sample_rate"]))
-    for _ in range(tries):
-        offset = int(rng.integers(0, last_start, endpoint=True))
-        audio = load_stems(track, offset, seconds, sample_rate=sample_rate)
-        active = np.flatnonzero(rms_db(audio) >= min_stem_db).tolist()
-        if len(active) >= 2:
-            break
-    return offset, audio, active
-
-
 class StemPairDataset(Dataset):
-    """Random (anchor, positive) submix pairs from one manifest.
+    """Random (anchor, positive) submix pairs from one manifest, optionally with a same-track
+    negative.
+
+    Same-track negatives (beyond the paper): with probability ``same_track_fraction`` an item
+    also carries the positive's stems in another window of the same track, shifted by at least
+    ``min_bar_shift`` whole bars (:func:`~.sampling.bar_shifts`, on the grid of
+    :func:`~.sampling.bar_grid`: the track's ``beats.beats``, else beats estimated from the
+    audio, computed once per track and worker). :class:`RandomCropCollate` appends these extras
+    to the batch, so the anchor must tell its positive from the same instruments playing
+    elsewhere in the song, as in the ``same-track`` test protocol. The extra takes its own
+    random gain and the per-side augmentations (:func:`~.augment.augment_side`); it is empty
+    (length 0) for the other items, and when no shift fits in the track or the shifted window is
+    silent.
 
     Args:
         manifest (sequence of dict): manifest entries; tracks with fewer than 2 stems are skipped.
@@ -175,9 +74,13 @@ class StemPairDataset(Dataset):
             ``float("-inf")`` keeps every stem (the reference's behaviour).
         track_draws (int): tracks tried per item before falling back to all stems of the last
             window (with a warning) rather than failing inside a worker.
+        same_track_fraction (float): probability that an item carries a same-track negative;
+            0 gives ``(anchor, positive)`` items, more gives ``(anchor, positive, extra)``.
+        min_bar_shift (int): smallest shift of a same-track negative, in bars.
 
     Shape:
         - anchor, positive: :math:`(T,)` with T = segment_seconds * sample_rate.
+        - extra: :math:`(T,)` or :math:`(0,)` (only when ``same_track_fraction > 0``).
     """
 
     dataset_name = "PHALAR stem pairs"
@@ -192,7 +95,11 @@ class StemPairDataset(Dataset):
         seed: int = 42,
         min_stem_db: Optional[float] = None,
         track_draws: int = 4,
+        same_track_fraction: float = 0.0,
+        min_bar_shift: int = 2,
     ):
+        if not 0.0 <= same_track_fraction <= 1.0:
+            raise ValueError(f"same_track_fraction must lie in [0, 1], got {same_track_fraction}")
         self.tracks = [track for track in manifest if len(track["stems"]) >= 2]
         if not self.tracks:
             raise ValueError("no track with at least 2 stems in the manifest")
@@ -203,7 +110,10 @@ class StemPairDataset(Dataset):
         self.seed = seed
         self.min_stem_db = SILENCE_DB if min_stem_db is None else min_stem_db
         self.track_draws = track_draws
+        self.same_track_fraction = same_track_fraction
+        self.min_bar_shift = min_bar_shift
         self.epoch = 0
+        self._grids = {}
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch used by integer indices (the sampler's ``(epoch, index)`` wins)."""
@@ -223,11 +133,12 @@ class StemPairDataset(Dataset):
             rng (np.random.Generator): random generator (all randomness of the item).
 
         Returns:
-            tuple: ``(anchor, positive)`` float32 tensors of shape (T,).
+            tuple: ``(anchor, positive)`` float32 tensors of shape (T,), and the ``extra``
+            same-track negative, (T,) or (0,), when ``same_track_fraction > 0``.
         """
         for _ in range(self.track_draws):
             track = self.tracks[int(rng.integers(len(self.tracks)))]
-            _, audio, active = draw_window(
+            offset, audio, active = draw_window(
                 track, rng, self.segment_seconds, self.sample_rate, self.min_stem_db
             )
             if len(active) >= 2:
@@ -241,9 +152,45 @@ class StemPairDataset(Dataset):
             audio = bleed_stems(audio, self.augment, rng)
         anchor_idx, positive_idx = draw_subsets(active, rng)
         anchor, positive = audio[anchor_idx].sum(axis=0), audio[positive_idx].sum(axis=0)
+        items = [anchor, positive]
+        if self.same_track_fraction > 0:
+            extra = np.zeros(0, dtype=np.float32)
+            if rng.random() < self.same_track_fraction:
+                extra = self._same_track_negative(track, offset, positive_idx, rng)
+            items.append(extra)
         if self.augment is not None:
-            anchor, positive = augment_pair(anchor, positive, self.augment, rng, self.sample_rate)
-        return torch.from_numpy(anchor), torch.from_numpy(positive)
+            items[:2] = augment_pair(anchor, positive, self.augment, rng, self.sample_rate)
+            if len(items) == 3 and len(items[2]):
+                gain = random_gain(self.augment, rng)
+                items[2] = augment_side(items[2] * gain, self.augment, rng, self.sample_rate)
+        return tuple(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) for x in items)
+
+    def _same_track_negative(
+        self, track: dict, offset: int, stems: Sequence[int], rng: np.random.Generator
+    ) -> np.ndarray:
+        """The ``stems`` of ``track`` in a window shifted from ``offset`` by whole bars.
+
+        Args:
+            track (dict): manifest entry.
+            offset (int): start of the item's window, in native frames.
+            stems (sequence of int): indices of the positive's stems.
+            rng (np.random.Generator): the item's generator (picks the shift).
+
+        Returns:
+            np.ndarray: float32 submix, shape (T,), or (0,) when no shift fits in the track or
+            the shifted window is silent.
+        """
+        if track["track_id"] not in self._grids:
+            self._grids[track["track_id"]] = bar_grid(track, sample_rate=self.sample_rate)
+        grid = self._grids[track["track_id"]]
+        offsets = bar_shifts(track, grid, offset, self.segment_seconds, self.min_bar_shift)
+        if not offsets:
+            return np.zeros(0, dtype=np.float32)
+        names = [track["stems"][i]["name"] for i in stems]
+        shifted = offsets[int(rng.integers(len(offsets)))]
+        clip = load_stems(track, shifted, self.segment_seconds, names, self.sample_rate)
+        clip = clip.sum(axis=0)
+        return clip if rms_db(clip) >= SILENCE_DB else np.zeros(0, dtype=np.float32)
 
     def get_infos(self) -> dict:
         """Asteroid-style ``{"dataset", "task", "licenses"}`` (see :func:`get_infos`)."""
@@ -284,38 +231,15 @@ class MixedPairDataset(Dataset):
         return get_infos([t for dataset in self.datasets for t in dataset.tracks])
 
 
-class EpochSampler(Sampler):
-    """Sequential sampler yielding ``(epoch, index)`` keys.
-
-    Passing the epoch with every index keeps worker processes (persistent or not) in step with
-    the trainer, which calls ``set_epoch`` at the start of every epoch.
-
-    Args:
-        num_items (int): items per epoch.
-    """
-
-    def __init__(self, num_items: int):
-        self.num_items = num_items
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Set the epoch of the keys yielded next."""
-        self.epoch = epoch
-
-    def __iter__(self):
-        return ((self.epoch, index) for index in range(self.num_items))
-
-    def __len__(self) -> int:
-        return self.num_items
-
-
 class RandomCropCollate:
     """Crop a batch of pairs to one random length, with per-item offsets shared by each pair.
 
     The crop length is L = int(max_seconds * sample_rate * r), r ~ U(min/max, 1), drawn once per
     batch; every item gets its own offset, identical for its anchor and positive. The generator is
     seeded from ``seed`` and a checksum of the batch, so crops depend only on the data (itself a
-    function of seed, epoch and index), not on which worker collates it.
+    function of seed, epoch and index), not on which worker collates it. Items with a third,
+    same-track ``extra`` (see :class:`StemPairDataset`) give a third output: the non-empty extras
+    stacked and cropped to L, each at its own offset from the same generator.
 
     Args:
         min_seconds (float): shortest crop.
@@ -324,7 +248,8 @@ class RandomCropCollate:
         seed (int): base seed.
 
     Shape:
-        - output: ``(anchors, positives)``, each :math:`(B, L)`.
+        - output: ``(anchors, positives)``, each :math:`(B, L)`, then ``extras`` :math:`(B_e, L)`
+          for items with extras.
     """
 
     def __init__(
@@ -340,140 +265,25 @@ class RandomCropCollate:
         self.seed = seed
 
     def __call__(self, batch: Sequence[tuple]) -> tuple:
-        anchors = torch.stack([anchor for anchor, _ in batch])
-        positives = torch.stack([positive for _, positive in batch])
+        anchors = torch.stack([item[0] for item in batch])
+        positives = torch.stack([item[1] for item in batch])
         digest = zlib.crc32(anchors[:, ::97].numpy().tobytes())
         rng = np.random.default_rng([self.seed, digest])
         ratio = rng.uniform(self.min_seconds / self.max_seconds, 1.0)
         length = min(anchors.shape[1], int(self.max_seconds * self.sample_rate * ratio))
-        starts = rng.integers(0, anchors.shape[1] - length, size=len(batch), endpoint=True)
-        index = torch.from_numpy(starts)[:, None] + torch.arange(length)[None, :]
-        return anchors.gather(1, index), positives.gather(1, index)
+        index = _crop_index(rng, len(batch), anchors.shape[1], length)
+        out = (anchors.gather(1, index), positives.gather(1, index))
+        if len(batch[0]) == 2:
+            return out
+        extras = [item[2] for item in batch if len(item[2])]
+        if not extras:
+            return out + (out[0][:0],)
+        extras = torch.stack(extras)
+        return out + (extras.gather(1, _crop_index(rng, len(extras), extras.shape[1], length)),)
 
 
-def _as_manifest(manifest):
-    """A manifest given as a list of dicts, or as the path of a saved :class:`Manifest`."""
-    return Manifest.load(manifest) if isinstance(manifest, str) else manifest
-
-
-class PairDataModule(pl.LightningDataModule):
-    """Training and validation pairs for Lightning.
-
-    Training mixes the given manifests with equal weights, 10 s windows, augmentations and the
-    random crop collate. Validation uses the queries of fixed retrieval lists (5 s, no
-    augmentation, no crop): ``val_lists`` when given, else other-track lists drawn in memory from
-    the ``val`` manifests with seed 0.
-
-    Args:
-        train (mapping): dataset name -> manifest (list of dicts, or the path of a saved
-            :class:`~.datasets.Manifest`) for training.
-        val (mapping or None): dataset name -> manifest (or path) for validation.
-        val_lists (mapping or None): dataset name -> retrieval list (dict or JSON path, see
-            :func:`~.lists.make_retrieval_lists`) built on the ``val`` manifest of that name.
-        batch_size (int): batch size.
-        num_workers (int): DataLoader workers.
-        segment_seconds (float): training window.
-        val_seconds (float): validation window (used when lists are drawn here).
-        val_queries (int): queries per dataset when lists are drawn here.
-        epoch_pairs (int): training pairs per epoch.
-        augment (bool or AugmentConfig): training augmentations.
-        min_crop_seconds (float): shortest training crop.
-        seed (int): base seed.
-        min_stem_db (float or None): see :class:`StemPairDataset`.
-    """
-
-    def __init__(
-        self,
-        train: Mapping[str, Sequence[dict]],
-        val: Optional[Mapping[str, Sequence[dict]]] = None,
-        val_lists: Optional[Mapping[str, dict]] = None,
-        batch_size: int = 64,
-        num_workers: int = 4,
-        segment_seconds: float = 10.0,
-        val_seconds: float = 5.0,
-        val_queries: int = 256,
-        epoch_pairs: int = 10000,
-        augment: Union[bool, AugmentConfig] = True,
-        min_crop_seconds: float = 2.0,
-        seed: int = 42,
-        min_stem_db: Optional[float] = None,
-    ):
-        super().__init__()
-        self.train_manifests = {name: _as_manifest(m) for name, m in train.items()}
-        self.val_manifests = {name: _as_manifest(m) for name, m in (val or {}).items()}
-        self.val_lists = dict(val_lists or {})
-        self.batch_size = batch_size
-        self.num_workers = num_workers
-        self.segment_seconds = segment_seconds
-        self.val_seconds = val_seconds
-        self.val_queries = val_queries
-        self.epoch_pairs = epoch_pairs
-        self.augment = augment
-        self.min_crop_seconds = min_crop_seconds
-        self.seed = seed
-        self.min_stem_db = min_stem_db
-        self.train_set = None
-        self.val_set = None
-
-    def setup(self, stage: Optional[str] = None) -> None:
-        """Build the datasets (and the validation lists when none were given)."""
-        # lists.py builds on this module's sampling functions: importing it here avoids a cycle.
-        from .lists import ListPairDataset, load_lists, make_retrieval_lists
-
-        sources = [
-            StemPairDataset(
-                manifest,
-                segment_seconds=self.segment_seconds,
-                epoch_pairs=self.epoch_pairs,
-                augment=self.augment,
-                seed=self.seed,
-                min_stem_db=self.min_stem_db,
-            )
-            for _, manifest in sorted(self.train_manifests.items())
-        ]
-        self.train_set = MixedPairDataset(sources, self.epoch_pairs, self.seed)
-        val_sets = []
-        for name, manifest in sorted(self.val_manifests.items()):
-            lists = self.val_lists.get(name)
-            if isinstance(lists, str):
-                lists = load_lists(lists)
-            lists = lists or make_retrieval_lists(
-                manifest,
-                protocol="other-track",
-                seeds=(0,),
-                n_queries=self.val_queries,
-                ks=(),
-                seconds=self.val_seconds,
-            )
-            val_sets.append(ListPairDataset(lists, manifest))
-        self.val_set = ConcatDataset(val_sets) if val_sets else None
-
-    def train_dataloader(self) -> DataLoader:
-        """Training pairs, cropped per batch, keyed by ``(epoch, index)``."""
-        return DataLoader(
-            self.train_set,
-            batch_size=self.batch_size,
-            sampler=EpochSampler(len(self.train_set)),
-            num_workers=self.num_workers,
-            collate_fn=RandomCropCollate(
-                self.min_crop_seconds, self.segment_seconds, seed=self.seed
-            ),
-            drop_last=True,
-            persistent_workers=self.num_workers > 0,
-        )
-
-    def val_dataloader(self):
-        """Fixed validation pairs (list queries), uncropped; ``[]`` without validation data."""
-        if self.val_set is None:
-            return []
-        return DataLoader(
-            self.val_set,
-            batch_size=self.batch_size,
-            shuffle=False,
-            num_workers=self.num_workers,
-            drop_last=False,
-        )
-
-    def get_infos(self) -> dict:
-        """Asteroid-style infos of the training data."""
-        return self.train_set.get_infos()
+def _crop_index(rng: np.random.Generator, n: int, total: int, length: int) -> torch.Tensor:
+    """Gather indices of ``n`` crops of ``length`` samples, each at a random start in a row of
+    ``total`` samples: shape (n, length)."""
+    starts = rng.integers(0, total - length, size=n, endpoint=True)
+    return torch.from_numpy(starts)[:, None] + torch.arange(length)[None, :]

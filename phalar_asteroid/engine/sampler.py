@@ -1,8 +1,7 @@
 """Training sampler that resumes mid-epoch and shards over DDP ranks by itself."""
 
 import torch.distributed as dist
-
-from ..data.pairs import EpochSampler
+from torch.utils.data import Sampler
 
 
 def _rank_and_world() -> tuple:
@@ -11,23 +10,31 @@ def _rank_and_world() -> tuple:
     return 0, 1
 
 
-class ResumableEpochSampler(EpochSampler):
-    """:class:`~phalar_asteroid.data.pairs.EpochSampler` with rank sharding and a resume skip.
+class ResumableEpochSampler(Sampler):
+    """Sequential sampler of ``(epoch, index)`` keys, with rank sharding and a resume skip.
 
-    Yields ``(epoch, index)`` keys of the pair datasets (items are pure functions of the key).
-    Under DDP, rank r takes indices ``r, r + W, ...`` of the epoch (equal counts per rank), so
-    the Trainer must not insert its own ``DistributedSampler`` (``use_distributed_sampler=False``:
-    Lightning's wrapper would not forward ``set_epoch`` to this sampler). After a restart in
-    the middle of an epoch, :meth:`skip_once` drops the items the checkpointed run already
-    consumed, so the resumed run sees exactly the data of an uninterrupted one.
+    The keys index the pair datasets of :mod:`phalar_asteroid.data.pairs`, whose items are pure
+    functions of the key: passing the epoch with every index keeps worker processes (persistent
+    or not) in step with the trainer, which calls :meth:`set_epoch` at the start of every epoch
+    (see :class:`~.system.ContrastiveSystem`). Under DDP, rank r takes indices ``r, r + W, ...``
+    of the epoch (equal counts per rank), so the Trainer must not insert its own
+    ``DistributedSampler`` (``use_distributed_sampler=False``: Lightning's wrapper would not
+    forward ``set_epoch`` to this sampler). After a restart in the middle of an epoch,
+    :meth:`skip_once` drops the items the checkpointed run already consumed, so the resumed run
+    sees exactly the data of an uninterrupted one.
 
     Args:
         num_items (int): items per epoch (all ranks together).
     """
 
     def __init__(self, num_items: int):
-        super().__init__(num_items)
+        self.num_items = num_items
+        self.epoch = 0
         self._skip = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Set the epoch of the keys yielded next."""
+        self.epoch = epoch
 
     def skip_once(self, n_items: int) -> None:
         """Skip the first ``n_items`` keys of this rank in the next iteration only."""

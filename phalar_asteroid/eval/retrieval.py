@@ -243,7 +243,8 @@ def evaluate_list(scorer, embeddings: torch.Tensor, lists: dict, clip_index=None
     Args:
         scorer: see :func:`list_ranks`.
         embeddings (torch.Tensor): clip embeddings.
-        lists (dict): a retrieval list (:func:`~phalar_asteroid.data.lists.make_retrieval_lists`).
+        lists (dict): a retrieval list
+            (:func:`~phalar_asteroid.data.retrieval_lists.make_retrieval_lists`).
         clip_index (sequence of int, optional): maps the list's candidate indices to rows of
             ``embeddings`` (when several lists share one embedding table).
 

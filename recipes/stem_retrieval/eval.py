@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from phalar_asteroid.data.datasets import Manifest
-from phalar_asteroid.data.lists import load_candidate, load_lists
+from phalar_asteroid.data.retrieval_lists import load_candidate, load_lists
 from phalar_asteroid.eval.baselines import BASELINES
 from phalar_asteroid.eval.retrieval import (
     ModelScorer,

@@ -21,8 +21,8 @@ from torch.utils.data import ConcatDataset, DataLoader
 
 from phalar_asteroid.data.augment import AugmentConfig
 from phalar_asteroid.data.datasets import Manifest
-from phalar_asteroid.data.lists import ListPairDataset, load_lists
-from phalar_asteroid.data.pairs import PairDataModule, RandomCropCollate
+from phalar_asteroid.data.pairs import MixedPairDataset, RandomCropCollate, StemPairDataset
+from phalar_asteroid.data.retrieval_lists import ListPairDataset, load_lists
 from phalar_asteroid.engine import (
     ContrastiveSystem,
     HardNegativeSchedule,
@@ -37,7 +37,6 @@ from phalar_asteroid.utils.io import atomic_output, write_json
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from local.config import build_model, overlay_paths  # noqa: E402
-from local.same_track import SameTrackCropCollate, SameTrackPairDataset  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--exp_dir", default="exp/tmp", help="Full path to save best validation model")
@@ -73,41 +72,29 @@ def make_loaders(conf: dict, data_dir: str, names) -> tuple:
     train = read_manifests(data_dir, names, "train")
     if not train:
         raise ValueError(f"No training track with 2 stems in {data_dir}/manifests for {names}")
-    if d["same_track_fraction"] > 0:
-        train_set = SameTrackPairDataset(
-            [train[n] for n in sorted(train)],
+    sources = [
+        StemPairDataset(
+            train[name],
             segment_seconds=d["train_seconds"],
             sample_rate=d["sample_rate"],
             epoch_pairs=d["epoch_pairs"],
             augment=augment,
             seed=seed,
             min_stem_db=d["min_stem_db"],
-            fraction=d["same_track_fraction"],
+            same_track_fraction=d["same_track_fraction"],
             min_bar_shift=d["min_bar_shift"],
         )
-        collate = SameTrackCropCollate(
-            d["min_crop_seconds"], d["train_seconds"], d["sample_rate"], seed
-        )
-    else:
-        module = PairDataModule(
-            train,
-            batch_size=d["batch_size"],
-            segment_seconds=d["train_seconds"],
-            epoch_pairs=d["epoch_pairs"],
-            augment=augment if augment is not None else False,
-            seed=seed,
-            min_stem_db=d["min_stem_db"],
-        )
-        module.setup("fit")
-        train_set = module.train_set
-        collate = RandomCropCollate(
-            d["min_crop_seconds"], d["train_seconds"], d["sample_rate"], seed
-        )
+        for name in sorted(train)
+    ]
+    # Equal weights per dataset; items are pure functions of the sampler's (epoch, index) keys.
+    train_set = MixedPairDataset(sources, d["epoch_pairs"], seed)
     train_loader = DataLoader(
         train_set,
         batch_size=d["batch_size"],
         sampler=ResumableEpochSampler(len(train_set)),
-        collate_fn=collate,
+        collate_fn=RandomCropCollate(
+            d["min_crop_seconds"], d["train_seconds"], d["sample_rate"], seed
+        ),
         num_workers=d["num_workers"],
         drop_last=True,
         persistent_workers=d["num_workers"] > 0,

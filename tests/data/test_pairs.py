@@ -9,18 +9,14 @@ from data_fixtures import (
     RATE,
     SPARSE_SECONDS,
     decode_ramp,
+    make_cocochorales,
     make_moisesdb,
     ramp_stems,
 )
+from torch.utils.data import DataLoader
 
 from phalar_asteroid.data.datasets import build_manifest
-from phalar_asteroid.data.lists import make_retrieval_lists
-from phalar_asteroid.data.pairs import (
-    MixedPairDataset,
-    PairDataModule,
-    RandomCropCollate,
-    StemPairDataset,
-)
+from phalar_asteroid.data.pairs import MixedPairDataset, RandomCropCollate, StemPairDataset
 
 SEGMENT = 0.5
 T = int(SEGMENT * RATE)
@@ -29,6 +25,14 @@ T = int(SEGMENT * RATE)
 @pytest.fixture
 def coco_train(coco_root, index_dir):
     return build_manifest("cocochorales", coco_root, "train", index_dir=index_dir)
+
+
+@pytest.fixture
+def beat_ramps(tmp_path):
+    """Ramp pieces (every stem active throughout) with beat annotations: a bar every 2 s."""
+    root = str(tmp_path / "beat_ramps")
+    make_cocochorales(root, {"train": [1, 2]}, lambda: ramp_stems(False), annotated=True)
+    return build_manifest("cocochorales", root, "train", index_dir=str(tmp_path / "idx"))
 
 
 def test_pairs_are_disjoint_aligned_and_active(coco_train):
@@ -147,44 +151,101 @@ def test_datasets_pickle(coco_train):
     assert torch.equal(pickle.loads(pickle.dumps(mixed))[2][0], mixed[2][0])
 
 
-def test_datamodule_with_workers(coco_root, coco_train, index_dir, tmp_path):
-    test = build_manifest("cocochorales", coco_root, "test", index_dir=index_dir)
-    kwargs = dict(
-        train={"cocochorales": coco_train},
-        batch_size=4,
-        segment_seconds=1.0,
-        min_crop_seconds=0.5,
-        val_seconds=1.0,
-        val_queries=6,
-        epoch_pairs=8,
+def test_same_track_negatives_are_bar_shifted_positives(beat_ramps):
+    dataset = StemPairDataset(
+        beat_ramps,
+        segment_seconds=SEGMENT,
+        epoch_pairs=60,
+        augment=False,
+        same_track_fraction=1.0,
+        min_bar_shift=1,
     )
-    module = PairDataModule(num_workers=2, val={"cocochorales": test}, **kwargs)
-    module.setup("fit")
-    loader = module.train_dataloader()
-    loader.sampler.set_epoch(3)
-    batches = list(loader)
-    assert len(batches) == 2
-    for anchors, positives in batches:
-        assert anchors.shape == positives.shape and anchors.shape[0] == 4
-        assert RATE // 2 <= anchors.shape[1] <= RATE
-    # Same data without workers, from a saved manifest and a saved validation list.
-    test.save(str(tmp_path / "test.json"))
-    lists = make_retrieval_lists(
-        test, str(tmp_path / "lists.json"), seeds=(0,), n_queries=6, ks=(), seconds=1.0
-    )
-    serial = PairDataModule(
-        num_workers=0,
-        val={"cocochorales": str(tmp_path / "test.json")},
-        val_lists={"cocochorales": str(tmp_path / "lists.json")},
-        **kwargs,
-    )
-    serial.setup("fit")
-    serial_loader = serial.train_dataloader()
-    serial_loader.sampler.set_epoch(3)
-    for (a, p), (b, q) in zip(batches, serial_loader):
-        assert torch.equal(a, b) and torch.equal(p, q)
-    val = list(module.val_dataloader())
-    assert sum(len(a) for a, _ in val) == len(lists["queries"]) == 6
-    for (a, p), (b, q) in zip(val, serial.val_dataloader()):
-        assert a.shape[1] == RATE and torch.equal(a, b) and torch.equal(p, q)
-    assert module.get_infos()["dataset"] == "cocochorales"
+    with_extra = 0
+    for index in range(len(dataset)):
+        anchor, positive, extra = dataset[index]
+        assert anchor.shape == positive.shape == (T,) and extra.dtype == torch.float32
+        positive_mask, offset = decode_ramp(positive.numpy())
+        if not len(extra):
+            # Every shift of a whole bar (2 s) takes the window out of the 3 s track.
+            assert offset - 2 * RATE < 0 and offset + 2 * RATE > RAMP_FRAMES - T
+            continue
+        with_extra += 1
+        # The positive's own stems, exactly one bar earlier or later.
+        extra_mask, extra_offset = decode_ramp(extra.numpy())
+        assert extra.shape == (T,) and extra_mask == positive_mask
+        assert abs(extra_offset - offset) == 2 * RATE
+    assert with_extra >= 10
+    assert torch.equal(dataset[(0, 3)][2], dataset[(0, 3)][2])  # a pure function of the key
+
+
+def test_same_track_option_keeps_the_pairs(beat_ramps):
+    """The option adds a third output; the pairs are drawn exactly as without it."""
+    kwargs = dict(segment_seconds=SEGMENT, epoch_pairs=20, augment=False, min_bar_shift=1)
+    plain = StemPairDataset(beat_ramps, **kwargs)
+    half = StemPairDataset(beat_ramps, same_track_fraction=0.5, **kwargs)
+    never = StemPairDataset(beat_ramps, same_track_fraction=1e-9, **kwargs)
+    extras = 0
+    for index in range(len(plain)):
+        assert len(plain[index]) == 2
+        for a, b in zip(plain[index], half[index]):
+            assert torch.equal(a, b)
+        extras += len(half[index][2]) > 0
+        assert len(never[index]) == 3 and not len(never[index][2])
+    assert 0 < extras < len(plain)
+    augmented = StemPairDataset(beat_ramps, same_track_fraction=1.0, **dict(kwargs, augment=True))
+    items = [augmented[i] for i in range(10)]
+    assert all(x.dtype == torch.float32 and torch.isfinite(x).all() for i in items for x in i)
+    assert any(len(extra) == T for _, _, extra in items)
+    with pytest.raises(ValueError, match="same_track_fraction"):
+        StemPairDataset(beat_ramps, same_track_fraction=1.5)
+
+
+def test_random_crop_collate_with_extras():
+    length = 10 * RATE
+    ramp = torch.arange(length, dtype=torch.float64)
+    batch = [
+        (ramp + i * 1e6, -(ramp + i * 1e6), ramp + i * 1e6 + 5e5 if i % 2 else ramp[:0])
+        for i in range(4)
+    ]
+    collate = RandomCropCollate(2.0, 10.0, RATE, seed=3)
+    anchors, positives, extras = collate(batch)
+    # The pairs are cropped as without extras; the 2 non-empty extras to the same length.
+    plain = collate([(a, p) for a, p, _ in batch])
+    assert torch.equal(anchors, plain[0]) and torch.equal(positives, plain[1])
+    assert extras.shape == (2, anchors.shape[1])
+    for row, i in zip(extras, (1, 3)):
+        offset = int(row[0] - i * 1e6 - 5e5)
+        assert torch.equal(row, batch[i][2][offset : offset + anchors.shape[1]])
+    for output, again in zip((anchors, positives, extras), collate(batch)):
+        assert torch.equal(output, again)
+    none = collate([(a, p, ramp[:0]) for a, p, _ in batch])
+    assert none[2].shape == (0, anchors.shape[1])
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0])
+def test_training_batches_do_not_depend_on_workers(coco_train, beat_ramps, fraction):
+    """Mixed datasets keyed by (epoch, index), cropped per batch: same batches with 0 or 2
+    workers (coco_train has no beat file: its bars are estimated from the audio)."""
+    sources = [
+        StemPairDataset(
+            manifest, SEGMENT, epoch_pairs=8, same_track_fraction=fraction, min_bar_shift=1
+        )
+        for manifest in (coco_train, beat_ramps)
+    ]
+    mixed = MixedPairDataset(sources, epoch_pairs=8)
+    keys = [(3, index) for index in range(len(mixed))]
+
+    def batches(workers):
+        collate = RandomCropCollate(SEGMENT / 2, SEGMENT, RATE, seed=1)
+        loader = DataLoader(mixed, 4, sampler=keys, num_workers=workers, collate_fn=collate)
+        return list(loader)
+
+    serial, parallel = batches(0), batches(2)
+    assert len(serial) == 2
+    for first, second in zip(serial, parallel):
+        assert len(first) == (3 if fraction else 2)
+        assert first[0].shape[0] == 4 and T // 2 <= first[0].shape[1] <= T
+        for a, b in zip(first, second):
+            assert torch.equal(a, b)
+    if fraction:
+        assert sum(len(batch[2]) for batch in serial) > 0

@@ -225,58 +225,6 @@ def test_evaluation_reuses_cached_embeddings(recipe_run):
     assert json.loads((evaldir / "final_metrics.json").read_text())["results"] == before
 
 
-def _beat_track(folder, seconds=16.0, rate=16000, bar=2.0):
-    """Three stems with one note per beat (4/4, a bar every ``bar`` s) and a beats file."""
-    import numpy as np
-    import soundfile as sf
-
-    t = np.arange(int(seconds * rate)) / rate
-    beat = bar / 4
-    env = np.exp(-(t % beat) / 0.05)
-    stems = []
-    for name, freq in (("bass", 80.0), ("keys", 330.0), ("lead", 660.0)):
-        path = str(folder / f"{name}.wav")
-        sf.write(path, (0.2 * env * np.sin(2 * np.pi * freq * t)).astype("float32"), rate)
-        stems.append({"name": name, "path": path})
-    beats = folder / "beats.beats"
-    beats.write_text("".join(f"{i * beat:.6f}\t{i % 4 + 1}\n" for i in range(int(seconds / beat))))
-    return {
-        "dataset": "synthetic",
-        "track_id": "song",
-        "split": "train",
-        "sample_rate": rate,
-        "num_frames": len(t),
-        "duration": seconds,
-        "stems": stems,
-        "beats_path": str(beats),
-        "chords_path": None,
-    }
-
-
-def test_same_track_negatives(tmp_path):
-    same_track = _load_module("stem_retrieval_same_track", os.path.join(LOCAL, "same_track.py"))
-    track = _beat_track(tmp_path)
-    dataset = same_track.SameTrackPairDataset(
-        [[track]], segment_seconds=2.0, epoch_pairs=8, fraction=1.0, min_bar_shift=2
-    )
-    # Downbeats every 2 s; from 4 s, shifts of >= 2 bars that keep a 2 s window inside 16 s.
-    offsets = dataset.shifted_offsets(track, 4 * 16000)
-    assert offsets == [t * 16000 for t in (0, 8, 10, 12, 14)]
-    # Without beats, whole windows.
-    no_beats = {**track, "track_id": "no beats", "beats_path": None}
-    assert dataset.shifted_offsets(no_beats, 4 * 16000)[:3] == [
-        0,
-        2 * 16000,
-        6 * 16000,
-    ]
-    items = [dataset[(0, i)] for i in range(4)]
-    assert all(len(extra) == 32000 for _, _, extra in items)  # fraction 1: every item has one
-    assert torch.equal(items[0][2], dataset[(0, 0)][2])  # a pure function of (epoch, index)
-    anchors, positives, extras = same_track.SameTrackCropCollate(1.5, 2.0, seed=1)(items)
-    assert anchors.shape == positives.shape and extras.shape == (4, anchors.shape[1])
-    assert 24000 <= anchors.shape[1] <= 32000
-
-
 def test_eval_names_an_unknown_model(tmp_path):
     evaluation = _load_module("stem_retrieval_eval", os.path.join(RECIPE, "eval.py"))
     for name in ("ConvTasNet", "NoSuchModel"):  # a separation model, an unregistered name

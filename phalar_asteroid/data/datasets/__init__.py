@@ -17,6 +17,7 @@ from .registry import (
     build_manifest,
     canonical_split,
     data_home,
+    dataset_licenses,
     ensure_index,
     initialize,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "build_manifest",
     "canonical_split",
     "data_home",
+    "dataset_licenses",
     "ensure_index",
     "initialize",
     "probe_audio",

@@ -47,7 +47,19 @@ BIBTEX = """@article{wu2022chamber,
   journal={arXiv preprint arXiv:2209.14458},
   year={2022}
 }"""
-LICENSE_INFO = "CocoChorales (Magenta): likely CC BY 4.0 (unconfirmed)."
+LICENSE_INFO = "CC BY 4.0 (unconfirmed)"
+#: Asteroid-style licence dicts of the tracks (:func:`~.registry.dataset_licenses`).
+LICENSES = [
+    {
+        "title": "CocoChorales",
+        "title_link": "https://magenta.tensorflow.org/datasets/cocochorales",
+        "author": "Yusong Wu et al. (Google Magenta)",
+        "author_link": "https://magenta.tensorflow.org",
+        "license": LICENSE_INFO,
+        "license_link": "https://creativecommons.org/licenses/by/4.0/",
+        "non_commercial": False,
+    }
+]
 
 
 def voice_value(mapping, voice: int):

@@ -253,12 +253,36 @@ class LocalDataset(core.Dataset):
             return json.load(fhandle)
 
 
+#: Asteroid-style licence dicts of the embedded corpus: its rendered tracks carry these instead
+#: of the licences of the dataset whose layout they take (see :func:`corpus_of`).
+EMBEDDED_LICENSES = [
+    {
+        "title": "music21 corpus",
+        "title_link": "https://www.music21.org/music21docs/about/referenceCorpus.html",
+        "author": "music21 contributors",
+        "author_link": "https://www.music21.org",
+        "license": "public-domain scores",
+        "license_link": "https://www.music21.org/music21docs/about/referenceCorpus.html",
+        "non_commercial": False,
+    },
+    {
+        "title": "TimGM6mb soundfont",
+        "title_link": "https://github.com/craffel/pretty-midi",
+        "author": "Tim Brechbill",
+        "author_link": "https://musescore.org",
+        "license": "GPL-2.0 (as distributed with MuseScore)",
+        "license_link": "https://www.gnu.org/licenses/old-licenses/gpl-2.0.html",
+        "non_commercial": False,
+    },
+]
+
+
 def corpus_of(beats_path: Optional[str], chords_path: Optional[str]) -> str:
     """``"embedded"`` for a track rendered from the embedded corpus, else ``"original"``.
 
     Only the rendered trees carry ``beats.beats`` / ``chords.lab``; the real MoisesDB, Slakh and
     CocoChorales releases have neither, so their presence identifies the corpus (and its
-    licences).
+    licences, :data:`EMBEDDED_LICENSES`).
     """
     return "original" if beats_path is None and chords_path is None else "embedded"
 

@@ -27,6 +27,20 @@ INDEX_FILENAME = f"gtzan_genre_index_{VERSION}.json"
 SPLITS = {"all": "all"}
 AUDIO_FOLDER = "gtzan_genre/genres"
 ANNOTATION_FOLDER = "gtzan_tempo_beat-main"
+#: No licence was published (mirdata has none either): unknown terms count as non-commercial.
+LICENSE_INFO = "unknown (no licence information published)"
+#: Asteroid-style licence dicts of the tracks (:func:`~.registry.dataset_licenses`).
+LICENSES = [
+    {
+        "title": "GTZAN genre collection, with the gtzan_tempo_beat annotations",
+        "title_link": "https://github.com/TempoBeatDownbeat/gtzan_tempo_beat",
+        "author": "George Tzanetakis, Perry Cook",
+        "author_link": None,
+        "license": LICENSE_INFO,
+        "license_link": None,
+        "non_commercial": True,
+    }
+]
 
 
 def make_index(data_home: str, checksums: bool = True) -> dict:
@@ -110,7 +124,7 @@ class Dataset(LocalDataset):
             track_class=Track,
             bibtex=gtzan_genre.BIBTEX,
             download_info="The original audio URL is dead: see docs/data.md#gtzan.",
-            license_info=gtzan_genre.LICENSE_INFO,
+            license_info=LICENSE_INFO,
         )
 
 

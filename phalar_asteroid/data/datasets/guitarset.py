@@ -23,6 +23,19 @@ NAME = "guitarset"
 VERSION = "1.1.0"
 INDEX_FILENAME = f"guitarset_index_{VERSION}.json"
 SPLITS = {"all": "all"}
+LICENSE_INFO = "MIT"
+#: Asteroid-style licence dicts of the tracks (:func:`~.registry.dataset_licenses`).
+LICENSES = [
+    {
+        "title": "GuitarSet",
+        "title_link": "https://github.com/marl/guitarset",
+        "author": "Qingyang Xi, Rachel M. Bittner, Xuzhou Ye, Johan Pauwels, Juan P. Bello",
+        "author_link": "https://github.com/marl",
+        "license": LICENSE_INFO,
+        "license_link": "https://opensource.org/licenses/MIT",
+        "non_commercial": False,
+    }
+]
 
 #: index key -> (folder, file name suffix)
 AUDIO_FILES = {
@@ -90,7 +103,7 @@ class Dataset(LocalDataset):
             track_class=mirdata_guitarset.Track,
             bibtex=mirdata_guitarset.BIBTEX,
             download_info="Zenodo record 3371780: annotation.zip and audio_mono-mic.zip.",
-            license_info=mirdata_guitarset.LICENSE_INFO,
+            license_info=LICENSE_INFO,
         )
 
 

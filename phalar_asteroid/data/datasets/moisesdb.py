@@ -48,7 +48,19 @@ BIBTEX = """@article{pereira2023moisesdb,
   journal={arXiv preprint arXiv:2307.15913},
   year={2023}
 }"""
-LICENSE_INFO = "MoisesDB research terms of music.ai: non-commercial research use only."
+LICENSE_INFO = "MoisesDB research terms of music.ai (non-commercial research use only)"
+#: Asteroid-style licence dicts of the tracks (:func:`~.registry.dataset_licenses`).
+LICENSES = [
+    {
+        "title": "MoisesDB",
+        "title_link": "https://music.ai/research/",
+        "author": "Moises Systems (music.ai)",
+        "author_link": "https://music.ai",
+        "license": LICENSE_INFO,
+        "license_link": "https://music.ai/research/",
+        "non_commercial": True,
+    }
+]
 
 
 def split_song_ids(song_ids, seed: int = SPLIT_SEED) -> dict:

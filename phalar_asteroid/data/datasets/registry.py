@@ -1,8 +1,9 @@
 """Registry of the dataset loaders: ``initialize`` (mirdata objects) and ``build_manifest``.
 
-mirdata has no plugin mechanism (docs/data.md#common-conventions), so our names dispatch to our
-modules, which are imported lazily. Each module provides ``SPLITS``, ``INDEX_FILENAME``,
-``make_index``, ``Dataset``, ``track_ids`` and ``manifest_track``.
+mirdata has no plugin mechanism (docs/data.md#common-conventions), so our names dispatch to our modules, which
+are imported lazily. Each module provides ``SPLITS``, ``INDEX_FILENAME``, ``make_index``,
+``Dataset``, ``track_ids``, ``manifest_track``, and its licence: ``LICENSE_INFO`` (mirdata's text,
+also the ``license`` of its Asteroid-style ``LICENSES`` dicts).
 
 Folders: ``root`` is the common data root and every dataset's mirdata ``data_home`` is a
 sub-folder of it (docs/data.md#common-conventions)::
@@ -24,7 +25,13 @@ from typing import Optional
 
 import mirdata
 
-from .common import DatasetError, build_index, default_index_dir, index_needs_build
+from .common import (
+    EMBEDDED_LICENSES,
+    DatasetError,
+    build_index,
+    default_index_dir,
+    index_needs_build,
+)
 from .manifest import Manifest, finalize_track
 
 #: registry name -> (module, folder under the data root)
@@ -70,6 +77,22 @@ def canonical_split(name: str, split: str) -> str:
     if split not in splits:
         raise ValueError(f"{name} has no split {split!r}; expected one of {sorted(splits)}")
     return split
+
+
+def dataset_licenses(name: str, corpus: str = "original") -> list:
+    """Asteroid-style licence dicts of a dataset's tracks, from its loader module.
+
+    Args:
+        name (str): registry name.
+        corpus (str): the tracks' ``corpus`` (see :func:`~.common.corpus_of`); tracks rendered
+            from the embedded corpus carry :data:`~.common.EMBEDDED_LICENSES` instead.
+
+    Returns:
+        list of dict: ``{"title", "title_link", "author", "author_link", "license",
+        "license_link", "non_commercial"}`` per licence.
+    """
+    module = _module(name)
+    return list(EMBEDDED_LICENSES if corpus == "embedded" else module.LICENSES)
 
 
 def ensure_index(

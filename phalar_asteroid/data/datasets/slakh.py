@@ -40,7 +40,19 @@ ROOT_FOLDER = "slakh2100_redux_16k"
 INDEX_FILENAME = f"slakh_index_{VERSION}.json"
 SPLITS = {"train": "train", "valid": "validation", "test": "test"}
 AUDIO_EXTENSIONS = ("wav", "flac")
-LICENSE_INFO = "Creative Commons Attribution 4.0 International (CC BY 4.0)."
+LICENSE_INFO = "CC BY 4.0"
+#: Asteroid-style licence dicts of the tracks (:func:`~.registry.dataset_licenses`).
+LICENSES = [
+    {
+        "title": "Slakh2100 (redux, 16 kHz)",
+        "title_link": "http://www.slakh.com/",
+        "author": "Ethan Manilow, Gordon Wichern, Prem Seetharaman, Jonathan Le Roux",
+        "author_link": "http://www.slakh.com/",
+        "license": LICENSE_INFO,
+        "license_link": "https://creativecommons.org/licenses/by/4.0/",
+        "non_commercial": False,
+    }
+]
 
 
 def load_track_metadata(path: str) -> dict:

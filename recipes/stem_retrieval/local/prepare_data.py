@@ -17,7 +17,7 @@ import os
 from tqdm import tqdm
 
 from phalar_asteroid.data.datasets import Manifest, build_manifest
-from phalar_asteroid.data.lists import make_retrieval_lists
+from phalar_asteroid.data.retrieval_lists import make_retrieval_lists
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--roots", required=True, help="Comma-separated name=root pairs")

@@ -18,7 +18,7 @@ from data_fixtures import (
 )
 from mirdata import core
 
-from phalar_asteroid.data.datasets import DATASETS, data_home, initialize
+from phalar_asteroid.data.datasets import DATASETS, data_home, dataset_licenses, initialize
 
 MOISES_SONG = "00000000-0000-4000-8000-000000000000"
 
@@ -118,7 +118,9 @@ def test_attributes(loader):
     assert dataset.version == module.VERSION
     assert dataset.index_path == os.path.join(index_dir, module.INDEX_FILENAME)
     assert dataset.bibtex.lstrip().startswith("@") and dataset.remotes is None
-    assert dataset._license_info and dataset._download_info
+    assert dataset._license_info == module.LICENSE_INFO and dataset._download_info
+    # One wording: mirdata's licence text is the Asteroid-style licence of the registry's table.
+    assert [lic["license"] for lic in dataset_licenses(name)] == [module.LICENSE_INFO]
     assert issubclass(dataset._track_class, core.Track)
     assert dataset._multitrack_class is None or issubclass(dataset._multitrack_class, core.Track)
     assert len(dataset.track_ids) > 0 and name in repr(dataset)

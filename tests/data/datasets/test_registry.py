@@ -6,11 +6,23 @@ from data_fixtures import make_cocochorales
 from phalar_asteroid.data.datasets import (
     PACKAGE_INDEX_DIR,
     build_manifest,
+    DATASETS,
     canonical_split,
     data_home,
+    dataset_licenses,
     initialize,
 )
-from phalar_asteroid.data.datasets.common import default_index_dir
+from phalar_asteroid.data.datasets.common import EMBEDDED_LICENSES, default_index_dir
+
+LICENSE_KEYS = {
+    "title",
+    "title_link",
+    "author",
+    "author_link",
+    "license",
+    "license_link",
+    "non_commercial",
+}
 
 
 def test_unknown_names():
@@ -20,6 +32,18 @@ def test_unknown_names():
         canonical_split("slakh16k", "omitted")
     assert canonical_split("slakh16k", "validation") == "valid"
     assert canonical_split("guitarset", "all") == "all"
+
+
+def test_licences_come_from_the_loaders():
+    for name in DATASETS:
+        (licence,) = dataset_licenses(name)
+        assert set(licence) == LICENSE_KEYS and licence["license"]
+        assert dataset_licenses(name, corpus="embedded") == EMBEDDED_LICENSES
+    assert dataset_licenses("moisesdb")[0]["non_commercial"] is True
+    assert dataset_licenses("slakh16k")[0]["non_commercial"] is False
+    assert all(set(licence) == LICENSE_KEYS for licence in EMBEDDED_LICENSES)
+    with pytest.raises(ValueError, match="unknown dataset"):
+        dataset_licenses("musdb")
 
 
 def test_other_mirdata_names_pass_through(tmp_path):

@@ -12,7 +12,8 @@ protocol, so every protocol scores the same queries. Distractors for each K are 
   number of bars (at least ``min_bar_shift``), where the harmony differs: chord labels from
   ``chords.lab`` agree on at most ``max_chord_agreement`` of the window, or, without chords, the
   chroma correlation with the true positive is below ``chroma_threshold``. Bars come from the
-  downbeats of ``beats.beats``, else from ``librosa.beat.beat_track`` assuming 4/4.
+  downbeats of ``beats.beats``, else from ``librosa.beat.beat_track`` assuming 4/4
+  (:func:`~.sampling.bar_grid`, :func:`~.sampling.bar_shifts`).
 * ``same-track-offgrid``: like ``same-track`` but shifted by whole bars plus a random fraction of
   a beat (``offgrid_fraction``), with no harmony condition: the distractor differs from the
   positive in its beat phase.
@@ -45,8 +46,9 @@ from torch.utils.data import Dataset
 
 from ..utils.io import write_json
 from .datasets.audio import SILENCE_DB, load_stems, rms_db, window_frames
-from .datasets.common import DatasetError, load_beats, load_chords
-from .pairs import draw_subsets, draw_window
+from ..utils.io import write_json
+from .datasets.common import DatasetError, load_chords
+from .sampling import bar_grid, bar_shifts, draw_subsets, draw_window
 
 FORMAT_VERSION = 1
 PROTOCOLS = ("other-track", "same-track", "same-track-offgrid")
@@ -163,47 +165,15 @@ def _draw_queries(tracks, seed, n_queries, seconds, sample_rate, silence_db, max
     return queries
 
 
-def _grid_position(t: float, grid: np.ndarray) -> float:
-    """Fractional index of time ``t`` on an increasing grid, extrapolated linearly at the ends."""
-    if t < grid[0]:
-        return (t - grid[0]) / (grid[1] - grid[0])
-    if t > grid[-1]:
-        return len(grid) - 1 + (t - grid[-1]) / (grid[-1] - grid[-2])
-    return float(np.interp(t, grid, np.arange(len(grid))))
-
-
-def _grid_time(x: float, grid: np.ndarray) -> float:
-    """Inverse of :func:`_grid_position`."""
-    last = len(grid) - 1
-    if x < 0:
-        return grid[0] + x * (grid[1] - grid[0])
-    if x > last:
-        return grid[-1] + (x - last) * (grid[-1] - grid[-2])
-    return float(np.interp(x, np.arange(len(grid)), grid))
-
-
 class _TrackAnalysis:
     """One track at 16 kHz with its beat grid and harmony features, for same-track shifts."""
 
     def __init__(self, track: dict, sample_rate: int):
-        self.track = track
         self.sample_rate = sample_rate
         self.names = [stem["name"] for stem in track["stems"]]
         self.stems = load_stems(track, 0, track["duration"], sample_rate=sample_rate)
         mix = self.stems.sum(axis=0)
-        positions = None
-        if track.get("beats_path"):
-            beats = load_beats(track["beats_path"])
-            self.beats, positions = beats.times, beats.positions
-        else:
-            self.beats = librosa.beat.beat_track(y=mix, sr=sample_rate, units="time")[1]
-        if positions is not None and np.any(positions == 1):
-            self.downbeats = self.beats[positions == 1]
-            self.beats_per_bar = int(np.max(positions))
-        else:
-            # No bar information: assume 4/4 starting on the first beat.
-            self.downbeats = self.beats[::4]
-            self.beats_per_bar = 4
+        self.grid = bar_grid(track, mix, sample_rate)
         self.chords = load_chords(track["chords_path"]) if track.get("chords_path") else None
         self.chroma = None
         if self.chords is None:
@@ -232,27 +202,6 @@ class _TrackAnalysis:
             return -1.0
         return float(np.corrcoef(a, b)[0, 1])
 
-    def shifts(self, t0, seconds, offgrid, min_bars, fraction, rng) -> list:
-        """Start times shifted from ``t0`` by at least ``min_bars`` whole bars (plus, off-grid, a
-        fraction of a beat drawn in ``fraction``) that keep the window inside the track."""
-        grid = self.beats if offgrid else self.downbeats
-        if len(grid) < 2:
-            return []
-        unit = self.beats_per_bar if offgrid else 1
-        position = _grid_position(t0, grid)
-        latest = self.track["duration"] - seconds
-        times = []
-        for direction in (-1, 1):
-            bars = min_bars
-            while True:
-                step = bars * unit + (rng.uniform(*fraction) if offgrid else 0.0)
-                t = _grid_time(position + direction * step, grid)
-                if not 0.0 <= t <= latest:
-                    break
-                times.append(t)
-                bars += 1
-        return sorted(times)
-
 
 def _same_track_pool(query, analysis, seconds, protocol, params, rng) -> list:
     """Native frames of the valid same-track shifts of one query."""
@@ -260,14 +209,19 @@ def _same_track_pool(query, analysis, seconds, protocol, params, rng) -> list:
     t0 = query["frame"] / track["sample_rate"]
     positive = [analysis.names.index(name) for name in query["positive_stems"]]
     length = window_frames(seconds, sample_rate)
-    last_frame = track["num_frames"] - window_frames(seconds, track["sample_rate"])
     frames = []
     offgrid = protocol == "same-track-offgrid"
-    shifts = analysis.shifts(
-        t0, seconds, offgrid, params["min_bar_shift"], params["offgrid_fraction"], rng
+    shifts = bar_shifts(
+        track,
+        analysis.grid,
+        query["frame"],
+        seconds,
+        params["min_bar_shift"],
+        offgrid,
+        params["offgrid_fraction"],
+        rng,
     )
-    for t in shifts:
-        frame = min(int(round(t * track["sample_rate"])), last_frame)
+    for frame in shifts:
         start = int(round(frame / track["sample_rate"] * sample_rate))
         clip = analysis.stems[positive, start : start + length].sum(axis=0)
         if rms_db(clip) < params["silence_db"]:
@@ -280,7 +234,7 @@ def _same_track_pool(query, analysis, seconds, protocol, params, rng) -> list:
             elif analysis.chroma_correlation(t0, t, seconds) >= params["chroma_threshold"]:
                 continue
         frames.append(frame)
-    return sorted(set(frames))
+    return frames
 
 
 def make_retrieval_lists(

@@ -13,7 +13,7 @@ from data_fixtures import (
 )
 
 from phalar_asteroid.data.datasets import build_manifest
-from phalar_asteroid.data.lists import (
+from phalar_asteroid.data.retrieval_lists import (
     ListPairDataset,
     load_candidate,
     load_lists,
