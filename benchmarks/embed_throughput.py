@@ -16,7 +16,6 @@ Example::
 """
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -28,6 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from phalar_asteroid.filterbanks.cqt import CQTFB
 from phalar_asteroid.models.cocola import COCOLA
 from phalar_asteroid.models.phalar import PHALAR
+from phalar_asteroid.utils.io import write_json
 
 SR = 16000
 
@@ -194,14 +194,8 @@ def main():
     load.append(os.getloadavg()[0])
     print(markdown(rows, cqt, macs, args.threads, load))
     if args.json:
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(
-                dict(throughput=rows, cqt=cqt, gmac_per_10s_clip=macs, load_average=load),
-                f,
-                indent=2,
-            )
-        os.replace(tmp, args.json)
+        results = dict(throughput=rows, cqt=cqt, gmac_per_10s_clip=macs, load_average=load)
+        write_json(results, args.json, indent=2)
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ from torchaudio.functional import resample
 from tqdm import tqdm
 
 from phalar_asteroid.data.datasets import initialize
-from phalar_asteroid.data.datasets.audio import SILENCE_DB, rms_db
+from phalar_asteroid.data.datasets.stems import SILENCE_DB, rms_db
 from phalar_asteroid.eval.retrieval import ModelScorer, positive_ranks, summarize_ranks
-from phalar_asteroid.models.base import ContrastiveEncoder
+from phalar_asteroid.inference import load_model
 
 
 def piece_clips(mtrack, seconds: float, sample_rate: int):
@@ -116,7 +116,7 @@ def main(argv=None):
     parser.add_argument("--batch_size", type=int, default=16)
     args = parser.parse_args(argv)
 
-    model = ContrastiveEncoder.from_pretrained(args.model)
+    model = load_model(args.model, "cpu").model
     dataset = initialize("cocochorales", args.data_home, index_dir=args.index_dir, checksums=False)
     sample_rate = int(model.sample_rate)
     queries, candidates, piece_of = build_queries(

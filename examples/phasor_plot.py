@@ -36,6 +36,7 @@ import soundfile as sf  # noqa: E402
 import torch  # noqa: E402
 
 from phalar_asteroid.data.render import synth_song  # noqa: E402
+from phalar_asteroid.inference import load_model  # noqa: E402
 from phalar_asteroid.models import PHALAR  # noqa: E402
 
 
@@ -79,8 +80,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     torch.manual_seed(args.seed)
-    model = PHALAR() if args.model is None else PHALAR.from_pretrained(args.model)
-    model.eval()
+    model = PHALAR().eval() if args.model is None else load_model(args.model, "cpu").model
     n_frames = model.pool.min_frames  # N: the DFT length, no padding
     frame = model.backbone.downsampling * model.model_args["hop_length"]  # samples per frame
     sample_rate = int(model.sample_rate)

@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 
 from .augment import AugmentConfig, augment_pair, augment_side, random_gain
 from .recording import bleed_stems
-from .datasets.audio import SILENCE_DB, load_stems, rms_db
+from .datasets.stems import SILENCE_DB, load_stems, rms_db
 from .datasets.registry import DATASETS, dataset_licenses
 from .sampling import bar_grid, bar_shifts, draw_subsets, draw_window, item_rng
 

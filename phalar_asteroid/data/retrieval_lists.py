@@ -45,7 +45,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..utils.io import write_json
-from .datasets.audio import SILENCE_DB, load_stems, rms_db, window_frames
+from .datasets.stems import SILENCE_DB, load_stems, rms_db, window_frames
 from ..utils.io import write_json
 from .datasets.common import DatasetError, load_chords
 from .sampling import bar_grid, bar_shifts, draw_subsets, draw_window

@@ -8,7 +8,7 @@ from typing import NamedTuple, Optional, Sequence
 import librosa
 import numpy as np
 
-from .datasets.audio import SILENCE_DB, load_mix, load_stems, rms_db, window_frames
+from .datasets.stems import SILENCE_DB, load_mix, load_stems, rms_db, window_frames
 from .datasets.common import load_beats
 
 

@@ -7,7 +7,7 @@ Every window is embedded on its own, as the training crops were (2-10 s clips,
 docs/protocols.md#random-crop), so two files cut this way have windows that start at the same
 times and can be paired by index. Windows below the silence floor of the retrieval protocol
 (RMS under -60 dBFS, docs/protocols.md#silence-filter,
-``phalar_asteroid.data.datasets.audio.SILENCE_DB``) are not embedded.
+``phalar_asteroid.data.datasets.stems.SILENCE_DB``) are not embedded.
 """
 
 import os

@@ -276,22 +276,23 @@ def build_library(loaded, paths, root: str, batch_size: int = 16, dtype=np.float
     )
 
 
-def check_compatible(library: StemLibrary, loaded) -> None:
+def check_compatible(library: StemLibrary, loaded, name: str = "the library") -> None:
     """Raises ValueError unless ``library`` was built with this model and these windows.
 
     Args:
         library (StemLibrary): a loaded library.
         loaded (LoadedModel): the model that will embed the queries.
+        name (str): what the library is (its folder), for the message.
     """
     built = (library.info.get("window_seconds"), library.info.get("hop_seconds"))
     if built != (WINDOW_SECONDS, HOP_SECONDS):
         raise ValueError(
-            f"cut into {built[0]} s windows every {built[1]} s; this version uses "
+            f"{name} was cut into {built[0]} s windows every {built[1]} s; this version uses "
             f"{WINDOW_SECONDS} s every {HOP_SECONDS} s: rebuild it with phalar index"
         )
     if library.info.get("model_sha256") != loaded.fingerprint:
         raise ValueError(
-            f"built with model {library.info.get('model')!r}, not with {loaded.path}: "
+            f"{name} was built with model {library.info.get('model')!r}, not with {loaded.path}: "
             "use the model the library was built with"
         )
 
@@ -311,12 +312,12 @@ class SearchHit:
     n_windows: int
 
 
-def search_file(loaded, library: StemLibrary, mix_path: str, top: int = 10, batch_size: int = 16):
+def search_file(loaded, library, mix_path: str, top: int = 10, batch_size: int = 16) -> list:
     """The library stems that best fit a mix file, best first.
 
     Args:
         loaded (LoadedModel): the model the library was built with.
-        library (StemLibrary): the library.
+        library (StemLibrary or str): the library, or its folder (memory-mapped).
         mix_path (str): the (partial) mix.
         top (int): how many stems to return.
         batch_size (int): windows per forward pass.
@@ -326,11 +327,14 @@ def search_file(loaded, library: StemLibrary, mix_path: str, top: int = 10, batc
         window are never returned.
 
     Raises:
-        ValueError: the library does not match the model (see :func:`check_compatible`), or the
-            mix is unusable.
+        ValueError: an unreadable library, one that does not match the model (see
+            :func:`check_compatible`), or an unusable mix.
         OSError: a missing or unreadable mix file.
     """
-    check_compatible(library, loaded)
+    name = library if isinstance(library, str) else "the library"
+    if isinstance(library, str):
+        library = StemLibrary.load(library)
+    check_compatible(library, loaded, name)
     mix = embed_file(loaded.model, mix_path, batch_size)
     queries = loaded.model.query_vectors(mix.embeddings).cpu().numpy()
     best, scores, pairs = library.search(queries, mix.windows, top)

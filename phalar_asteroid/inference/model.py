@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 
 # Importing phalar_asteroid.models registers its classes, which from_pretrained looks up by name.
-from .. import models  # noqa: F401
+from .. import models
 from ..models.base import ContrastiveEncoder, resolve_pretrained
 from ..utils.io import sha256_file
 
@@ -56,14 +56,27 @@ def load_model(name_or_path: str, device=None, cache_dir: str = None) -> LoadedM
             or an unusable device.
     """
     path = resolve_pretrained(str(name_or_path), cache_dir)
+    unusable = f"{path}: not a usable model checkpoint"
     try:
-        model = ContrastiveEncoder.from_pretrained(path)
-    except (ValueError, TypeError, RuntimeError, KeyError, AttributeError) as err:
+        package = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a file that is not a package
+        raise ValueError(f"{unusable} ({_first_sentence(err)})") from None
+    if not isinstance(package, dict) or "model_name" not in package:
+        raise ValueError(f"{unusable} (no model package saved with serialize())")
+    try:
+        model_class = models.get(package["model_name"])
+    except ValueError:
+        model_class = None
+    # Asteroid's registry also holds its separation models, which cannot score stems.
+    if not (isinstance(model_class, type) and issubclass(model_class, ContrastiveEncoder)):
         raise ValueError(
-            f"{path}: not a usable model checkpoint ({_first_sentence(err)})"
-        ) from None
-    if not isinstance(model, ContrastiveEncoder):
-        raise ValueError(f"{path}: holds a {type(model).__name__}, not a PHALAR-style encoder")
+            f"{unusable}: it holds {package['model_name']!r}, not a contrastive encoder "
+            "(PHALAR or COCOLA)"
+        )
+    try:
+        model = model_class.from_pretrained(package)
+    except (ValueError, TypeError, RuntimeError, KeyError, AttributeError) as err:
+        raise ValueError(f"{unusable} ({_first_sentence(err)})") from None
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
         model = model.to(device)

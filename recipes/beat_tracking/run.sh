@@ -30,7 +30,7 @@ render_workers=2
 split=all          # band corpus split: train | valid | test | a list (valid,test) | all
 
 # Model and templates
-model_path=""      # best_model.pth of the stem_retrieval recipe (PHALAR.from_pretrained)
+model_path=""      # best_model.pth of the stem_retrieval recipe (inference.load_model)
 bpm_min=30         # one template per integer tempo in [bpm_min, bpm_max]
 bpm_max=240
 hop_seconds=0.02   # window stride (a 50 Hz envelope); a whole number of the model's hops

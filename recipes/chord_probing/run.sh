@@ -30,7 +30,7 @@ render_workers=2
 split=all          # band corpus split: train | valid | test | a list (valid,test) | all
 
 # Model and frames
-model_path=""      # best_model.pth of the stem_retrieval recipe (PHALAR.from_pretrained)
+model_path=""      # best_model.pth of the stem_retrieval recipe (inference.load_model)
 hop_seconds=0.02   # frame stride; a whole number of the model's hops
 batch_size=64      # windows per backbone call
 

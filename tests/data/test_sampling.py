@@ -4,7 +4,7 @@ import soundfile as sf
 from data_fixtures import RAMP_FRAMES, RATE, chorale_stems, make_cocochorales, ramp_stems
 
 from phalar_asteroid.data.datasets import build_manifest
-from phalar_asteroid.data.datasets.audio import rms_db
+from phalar_asteroid.data.datasets.stems import rms_db
 from phalar_asteroid.data.sampling import (
     BarGrid,
     bar_grid,

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from phalar_asteroid.data.datasets.audio import SILENCE_DB, rms_db
+from phalar_asteroid.data.datasets.stems import SILENCE_DB, rms_db
 from phalar_asteroid.data.render import render_corpus
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")

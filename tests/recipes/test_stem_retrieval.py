@@ -229,8 +229,10 @@ def test_eval_names_an_unknown_model(tmp_path):
     evaluation = _load_module("stem_retrieval_eval", os.path.join(RECIPE, "eval.py"))
     for name in ("ConvTasNet", "NoSuchModel"):  # a separation model, an unregistered name
         torch.save({"model_name": name, "state_dict": {}}, tmp_path / "best_model.pth")
-        with pytest.raises(ValueError, match=f"best_model.pth holds '{name}', not a contrastive"):
-            evaluation.load_model(str(tmp_path))
+        with pytest.raises(
+            ValueError, match=f"best_model.pth: .*holds '{name}', not a contrastive"
+        ):
+            evaluation.load_experiment(str(tmp_path), "cpu")
 
 
 def test_recipe_paired_tests(recipe_run):

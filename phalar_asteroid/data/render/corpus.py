@@ -12,8 +12,8 @@ carries exact beat, downbeat and chord annotations from its score. Whole pieces 
 long movements stop at the last barline that keeps the track within 120 s; ``--max-seconds``
 crops every track instead.
 
-Tracks render in parallel processes. A track is written into ``.tmp-<name>`` beside its final
-folder and renamed when complete, so an interrupted run never leaves half a track; a re-run
+Tracks render in parallel processes. A track is written into a ``.tmp-*`` folder beside its final
+folder (:func:`~phalar_asteroid.utils.io.atomic_output`) and renamed when complete, so an interrupted run never leaves half a track; a re-run
 removes stale temporary folders and skips finished tracks. The same arguments give the same bytes.
 """
 
@@ -33,13 +33,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from tqdm import tqdm
 
+from ...utils.io import TEMP_PREFIX, atomic_output
 from .layouts import LAYOUTS, layout_roots, track_dir, write_track
 from .plan import FLAVOURS, TrackPlan, plan_tracks
 from .track import render_track
 
 logger = logging.getLogger(__name__)
 
-TEMP_PREFIX = ".tmp-"
 CONFIG_NAME = "render_config.json"
 
 
@@ -207,17 +207,12 @@ def _render_one(
         ``(ok, audio_seconds, message)``; a piece that fails is reported, not raised, so one bad
         score never stops a run.
     """
-    name = os.path.basename(folder)
-    temp = os.path.join(os.path.dirname(folder), TEMP_PREFIX + name)
     try:
         track = render_track(plan, max_seconds)
-        shutil.rmtree(temp, ignore_errors=True)
-        os.makedirs(temp)
-        write_track(temp, track, layout, name)
-        os.rename(temp, folder)
+        with atomic_output(folder, folder=True) as temp:
+            write_track(temp, track, layout, os.path.basename(folder))
         return True, track.seconds, ""
     except Exception as error:  # noqa: BLE001 - any failure of one piece is skipped and counted
-        shutil.rmtree(temp, ignore_errors=True)
         return False, 0.0, f"track {plan.index} ({plan.piece}): {type(error).__name__}: {error}"
 
 

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from phalar_asteroid.data.datasets.audio import load_mix  # noqa: F401 (re-exported)
+from phalar_asteroid.data.datasets.stems import load_mix  # noqa: F401 (re-exported)
 from phalar_asteroid.recipe_utils import load_manifest, pick_device  # noqa: F401
 from phalar_asteroid.utils.config import parse_with_conf as _parse_with_conf
 from phalar_asteroid.utils.io import atomic_output

@@ -1,4 +1,4 @@
-"""Read time-aligned stem windows of a manifest track at 16 kHz mono.
+"""The audio of manifest tracks: time-aligned stem windows (and their mix) at 16 kHz mono.
 
 All stems of a track are read at the same native offset with ``soundfile``, averaged to mono,
 resampled together with ``torchaudio.functional.resample`` and right-padded with zeros.
