@@ -28,7 +28,25 @@ class ContrastiveSystem(System):
     applies the loss to the ``(B, B + B_e + B_t)`` logits with targets on the diagonal (``B_e``
     extras from the data, ``B_t`` transposed positives).
 
-    Logged: ``loss`` and ``acc`` (top-1 in-batch accuracy) per step; ``val_loss`` and
+    **Several devices** (DDP, ``world_size > 1``): with ``gather_negatives`` (the default), each
+    training step all-gathers every rank's candidate embeddings, with gradients, so that the
+    local anchors are scored against the global batch: the logits are ``(B, W·B + ΣB_e + ΣB_t)``
+    over the W ranks, and each rank's loss is the mean over its own B anchors. DDP averages the
+    gradients over ranks and the gather's backward sums each candidate's gradient over the ranks
+    that scored it, so the update is the single-device one on the concatenated batch of W·B
+    pairs (with the same B on every rank, as :class:`~.sampler.ResumableEpochSampler` and
+    ``drop_last`` give; ``tests/engine/test_ddp.py`` checks it). The candidates gathered are the
+    positives, the extras and the transposed positives, i.e. all of them; the per-rank counts of
+    extras and transposed positives may differ (rows are padded for the gather and dropped
+    after it).
+    What stays per device: the model call (a ``db_floor="batch"`` floor or the real head's
+    ``BatchNorm1d`` see the local batch only) and validation (every rank scores the same fixed
+    pairs, which would otherwise appear W times among the candidates). Without
+    ``gather_negatives`` each anchor sees the ``B - 1 + B_e + B_t`` candidates of its own device,
+    as in the reference implementation.
+
+    Logged: ``loss``, ``acc`` (top-1 in-batch accuracy) and ``negatives`` (candidates per anchor
+    minus its positive, all ranks' when gathered) per step; ``val_loss`` and
     ``val_acc`` per validation epoch, on the validation loader's fixed pairs. Checkpoints are
     selected on ``val_acc`` (:attr:`default_monitor`).
 
@@ -54,6 +72,11 @@ class ContrastiveSystem(System):
             transposed ones and the batch's extras (same-track negatives): at weight w, a share
             w of the extras and ``w * transpose_fraction`` of the pairs are used. None: all of
             them from the first step.
+        gather_negatives (bool): in training on several devices, score every rank's anchors
+            against all ranks' candidates (see above); no effect on one device. The loss must
+            take ``(B, N)`` logits with the positives on the diagonal (e.g.
+            :class:`~phalar_asteroid.losses.InfoNCELoss`; not the square-only
+            :class:`~phalar_asteroid.losses.SymmetricInfoNCELoss`). False: per-device negatives.
 
     Shape:
         - batch: ``(anchors (B, T), positives (B, T)[, extras (B_e, T)])``
@@ -75,6 +98,7 @@ class ContrastiveSystem(System):
         transpose_fraction: float = 0.0,
         transpose_semitones: tuple = (1, 11),
         hard_schedule: HardNegativeSchedule = None,
+        gather_negatives: bool = True,
     ):
         super().__init__(model, optimizer, loss_func, train_loader, val_loader, scheduler, config)
         self.random_channel_masks = random_channel_masks
@@ -88,6 +112,7 @@ class ContrastiveSystem(System):
         self.transpose_semitones = (int(low), int(high))
         self.hard_schedule = hard_schedule or HardNegativeSchedule()
         self.bins_per_semitone = self._bins_per_semitone() if transpose_fraction > 0 else 0
+        self.gather_negatives = gather_negatives
 
     def _bins_per_semitone(self) -> int:
         args = self.model.get_model_args()
@@ -122,11 +147,25 @@ class ContrastiveSystem(System):
         extras = draw_mask_choices(n_extras, generator=gen)
         return torch.cat((pairs, pairs, extras)).to(self.device)
 
+    def gathers_negatives(self) -> bool:
+        """Whether training steps score the local anchors against every rank's candidates.
+
+        Returns:
+            bool: ``gather_negatives`` and a trainer with ``world_size > 1``.
+        """
+        return (
+            bool(self.gather_negatives)
+            and self._trainer is not None
+            and self.trainer.world_size > 1
+        )
+
     def batch_logits(self, batch, train: bool = True) -> torch.Tensor:
         """Embeds a batch in one call and returns its ``(B, B + B_e + B_t)`` training-form logits.
 
         ``B_e`` extras (same-track negatives) and ``B_t`` transposed positives are the hard
         negatives in use at this step (see ``hard_schedule``); both are 0 outside training.
+        When training steps gather negatives (:meth:`gathers_negatives`), the columns are the
+        candidates of every rank (:meth:`global_candidates`), the local positives first.
 
         Args:
             batch: ``(anchors, positives)`` or ``(anchors, positives, extras)``.
@@ -158,7 +197,43 @@ class ContrastiveSystem(System):
             emb = self._embed_with_transposed(wav, n, n_transposed)
         else:
             emb = self.model(wav)
-        return self.model.similarity(emb[:n], emb[n:])
+        candidates = emb[n:]
+        if train and self.gathers_negatives():
+            candidates = self.global_candidates(candidates, (n, len(extras), n_transposed))
+        return self.model.similarity(emb[:n], candidates)
+
+    def global_candidates(self, candidates: torch.Tensor, counts: tuple) -> torch.Tensor:
+        """Every rank's candidate embeddings, gathered with gradients, this rank's positives first.
+
+        The ranks' candidate counts may differ: the rows are padded to the largest count for
+        :meth:`~pytorch_lightning.core.LightningModule.all_gather` and the padding is dropped
+        after it. This rank's own rows are the local tensor itself; every other rank's rows
+        carry their gradient back to that rank (the gather's backward sums over the ranks).
+
+        Args:
+            candidates (torch.Tensor): this rank's ``(B + B_e + B_t, ...)`` embeddings: positives,
+                extras, transposed positives.
+            counts (tuple): ``(B, B_e, B_t)`` of this rank.
+
+        Returns:
+            torch.Tensor: ``(Σ_r B_r + B_e,r + B_t,r, ...)``: this rank's positives (row i's
+            positive stays in column i), the other ranks' positives in rank order, then every
+            rank's extras, then every rank's transposed positives.
+        """
+        counts = torch.tensor(counts, device=candidates.device)
+        all_counts = self.all_gather(counts).view(-1, 3).tolist()  # (world, 3)
+        size = max(sum(row) for row in all_counts)
+        padding = candidates.new_zeros((size - len(candidates), *candidates.shape[1:]))
+        gathered = self.all_gather(torch.cat((candidates, padding)), sync_grads=True)
+        rank = self.global_rank
+        kinds = ([], [], [])  # positives, extras, transposed: one tensor per rank each
+        for r, row in enumerate(all_counts):
+            rows = candidates if r == rank else gathered[r, : sum(row)]
+            for kind, part in zip(kinds, rows.split(row)):
+                kind.append(part)
+        positives = kinds[0]
+        positives = [positives[rank]] + positives[:rank] + positives[rank + 1 :]
+        return torch.cat(positives + kinds[1] + kinds[2])
 
     def _embed_with_transposed(self, wav, n: int, n_transposed: int) -> torch.Tensor:
         """Embeds ``wav`` plus ``n_transposed`` transposed positives, from one spectrogram pass.
@@ -185,7 +260,8 @@ class ContrastiveSystem(System):
         acc = top1_accuracy(logits.detach())
         if train:
             self.log("acc", acc, on_step=True, prog_bar=True, batch_size=len(logits))
-            # Candidates per anchor minus its positive: in-batch, same-track and transposed.
+            # Candidates per anchor minus its positive: in-batch, same-track and transposed, of
+            # every rank when the negatives are gathered.
             self.log("negatives", float(logits.shape[1] - 1), on_step=True, batch_size=len(logits))
         else:
             self.log(

@@ -168,6 +168,7 @@ def main(conf):
         hard_schedule=HardNegativeSchedule(
             negatives["hard_start_step"], negatives["hard_ramp_steps"]
         ),
+        gather_negatives=t["gather_negatives"],
     )
 
     ckpt_dir = os.path.join(exp_dir, "checkpoints")

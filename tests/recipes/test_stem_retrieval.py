@@ -84,6 +84,7 @@ def test_conf_overlays_and_command_line():
     assert len(leaves) == len(set(leaves))
     parser = prepare_parser_from_dict(conf)
     argv = ["--batch_size", "3", "--augment", "false", "--min_stem_db", "-60", "--adam_lr", "1e-3"]
+    argv += ["--gather_negatives", "false"]
     sys_argv, sys.argv = sys.argv, ["train.py"] + argv
     try:
         parsed, _ = parse_args_as_dict(parser, return_plain_args=True)
@@ -92,7 +93,30 @@ def test_conf_overlays_and_command_line():
     assert parsed["data"]["batch_size"] == 3 and parsed["augment"]["augment"] is False
     assert parsed["data"]["min_stem_db"] == -60.0 and parsed["optim"]["adam_lr"] == 1e-3
     assert parsed["data"]["epoch_pairs"] == 800  # from the preset
+    assert conf["training"]["gather_negatives"] is True  # multi-device default: global batch
+    assert parsed["training"]["gather_negatives"] is False  # the reference's per-device negatives
     assert load_conf(CONF)["data"]["min_stem_db"] == float("-inf")  # faithful default
+
+
+def test_slurm_template_runs_train_py_under_srun(tmp_path):
+    """local/slurm.sbatch with a stand-in srun: train.py gets SLURM's node and task counts."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "srun").write_text('#!/usr/bin/env bash\necho "srun $*"\n')
+    (bin_dir / "srun").chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", SLURM_SUBMIT_DIR=str(tmp_path))
+    env.update(SLURM_JOB_ID="7", SLURM_NNODES="2", SLURM_NTASKS_PER_NODE="4")
+    env.update(SLURM_JOB_NODELIST="node[1-2]", preset="quick")
+    script = os.path.join(LOCAL, "slurm.sbatch")
+    out = subprocess.run(
+        ["bash", script, "--max_steps", "5"], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    line = out.stdout.strip().splitlines()[-1]
+    assert line.startswith("srun --kill-on-bad-exit=1 python train.py ")
+    assert "--exp_dir exp/train_phalar_quick_mixed --overlays presets/quick" in line
+    assert line.endswith("--devices 4 --num_nodes 2 --max_steps 5")
+    assert (tmp_path / "exp/train_phalar_quick_mixed/run_uuid.txt").read_text() == "slurm-7\n"
 
 
 def test_conf_overlay_errors(tmp_path):
