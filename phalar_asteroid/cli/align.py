@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..inference.align import align_files
+from ..inference.align import AMBIGUOUS_MARGIN_STD, align_files
 from ..utils.io import atomic_output
 from .errors import CliError, reported
 from .options import load_model_option
@@ -41,6 +41,23 @@ def _write_plot(path, alignment):
         plt.close(fig)
 
 
+def _confidence_line(alignment) -> str:
+    """The confidence of the best offset, in words (see ``inference.align.peak_confidence``)."""
+    if alignment.second_offset is None:
+        return "confidence: no other peak in the scanned range"
+    line = (
+        f"confidence: margin {alignment.margin:.4f} ({alignment.margin_std:.3f} std of the curve) "
+        f"over the second-best offset {alignment.second_offset:+.3f} s "
+        f"(score {alignment.second_score:.4f})"
+    )
+    if alignment.ambiguous:
+        line += (
+            f"; ambiguous: margin below {AMBIGUOUS_MARGIN_STD:g} std, the stem may fit at "
+            f"{alignment.second_offset:+.3f} s as well"
+        )
+    return line
+
+
 def run(args):
     if not args.step > 0 or not args.max_offset >= 0:
         raise CliError("--step must be positive and --max-offset non-negative")
@@ -58,6 +75,7 @@ def run(args):
         f"best offset {offset:+.3f} s (score {score:.4f}): {action} the stem by "
         f"{abs(offset):.3f} s to fit the mix"
     )
+    print(_confidence_line(alignment))
     step = round(args.step * rate) / rate
     print(
         f"scanned {alignment.offsets[0]:+.3f} … {alignment.offsets[-1]:+.3f} s in {step:.3f} s "

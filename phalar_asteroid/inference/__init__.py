@@ -35,6 +35,7 @@ _EXPORTS = {
     "search_file": "library",
     "Alignment": "align",
     "align_files": "align",
+    "peak_confidence": "align",
     "load_calibration": "calibration",
     "percentile": "calibration",
 }

@@ -10,6 +10,8 @@ maximum; at any other offset the excerpt differs (the stem has noise-based drums
 reproduces it) and so does its embedding. The reported offset must therefore be exactly d
 whenever d lies on the offset grid: an error in the sign convention or in the window
 bookkeeping moves the maximum and fails the test.
+
+The confidence line is checked on hand-made curves, with ``align_files`` replaced.
 """
 
 import numpy as np
@@ -17,7 +19,9 @@ import pytest
 import soundfile as sf
 import torch
 
+from phalar_asteroid.cli import align as align_command
 from phalar_asteroid.cli import main
+from phalar_asteroid.inference.align import Alignment
 
 SR = 16000
 STEP = 0.04
@@ -50,6 +54,7 @@ def test_align_recovers_a_known_shift(songs, identity_model_path, tmp_path, caps
     out = capsys.readouterr().out
     assert out.startswith(f"best offset {delay:+.3f} s")
     assert ("delay" if delay > 0 else "advance") + f" the stem by {abs(delay):.3f} s" in out
+    assert out.splitlines()[1].startswith("confidence: margin ")
 
     curve = np.loadtxt(csv, delimiter=",", skiprows=1)
     np.testing.assert_allclose(curve[:, 0], np.arange(-15, 16) * STEP, atol=1e-6)
@@ -58,3 +63,31 @@ def test_align_recovers_a_known_shift(songs, identity_model_path, tmp_path, caps
     assert curve[best, 1] == pytest.approx(1.0, abs=1e-4)  # identical embeddings
     assert np.all(np.delete(curve[:, 1], best) < curve[best, 1] - 1e-4)
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "scores, line",
+    [
+        (
+            [0.0, 1.0, 4.9, 1.0, 0.0, 0.0, 0.0, 1.0, 5.0, 1.0, 0.0],
+            "confidence: margin 0.1000 (0.056 std of the curve) over the second-best offset "
+            "-0.120 s (score 4.9000); ambiguous: margin below 0.08 std, the stem may fit at "
+            "-0.120 s as well",
+        ),
+        (
+            [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 5.0, 1.0, 0.0],
+            "confidence: margin 4.0000 (2.817 std of the curve) over the second-best offset "
+            "-0.120 s (score 1.0000)",
+        ),
+        (
+            [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 4.0, 3.0, 2.0, 1.0, 0.0],
+            "confidence: no other peak in the scanned range",
+        ),
+    ],
+)
+def test_confidence_line(model_path, audio, capsys, monkeypatch, scores, line):
+    offsets = np.round(np.arange(-5, 6) * STEP, 2)
+    curve = Alignment(offsets, np.array(scores), mix_start=0.0, window=10.0)
+    monkeypatch.setattr(align_command, "align_files", lambda *args: curve)
+    assert main(["align", audio["mix"], audio["bass0"], "--model", model_path]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == line
