@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data.datasets.stems import SILENCE_DB
+from ..data.silence import SILENCE_DB
 from .audio import load_audio, window_length
 from .embedding import require_min_length
 
