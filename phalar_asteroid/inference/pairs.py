@@ -46,11 +46,12 @@ def read_pairs(path: str) -> list:
         OSError: the file cannot be read.
         ValueError: no ``mix``/``stem`` header, an empty field, or no pair at all.
     """
-    folder, line = os.path.dirname(path), [0]
+    folder, line = os.path.dirname(path), [0]  # line[0]: the file line the reader is at
 
     def data_lines(fhandle):
-        for line[0], text in enumerate(fhandle, start=1):
+        for number, text in enumerate(fhandle, start=1):
             if text.strip() and not text.lstrip().startswith("#"):
+                line[0] = number
                 yield text
 
     pairs = []
