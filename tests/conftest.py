@@ -1,5 +1,8 @@
 """Shared fixtures: a tiny random PHALAR checkpoint, generated audio, and a private cache."""
 
+import os
+import shutil
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -91,3 +94,45 @@ def audio(tmp_path_factory, songs):
     files["melody"] = root / "stems" / "melody_44k.wav"
     sf.write(files["melody"], np.stack((melody_44k, 0.5 * melody_44k), axis=1), 44100)
     return {k: str(v) for k, v in files.items()}
+
+
+@pytest.fixture
+def stems(audio, tmp_path):
+    """A private copy of the ``stems/`` folder of :func:`audio`, for tests that change it."""
+    folder = tmp_path / "stems"
+    shutil.copytree(os.path.dirname(audio["bass0"]), folder)
+    return str(folder)
+
+
+@pytest.fixture
+def count_calls(monkeypatch):
+    """Factory: ``count_calls(module, name)`` wraps ``module.name`` (for this test) and returns
+    the list that the positional arguments of each call are appended to."""
+
+    def wrap(module, name):
+        calls, original = [], getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            calls.append(args)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+        return calls
+
+    return wrap
+
+
+@pytest.fixture
+def embedded(monkeypatch):
+    """The base names of the files that ``inference.embedding.embed_file`` embeds in this test,
+    in order (every caller imports it from there when it runs)."""
+    from phalar_asteroid.inference import embedding
+
+    names, original = [], embedding.embed_file
+
+    def wrapper(model, path, *args, **kwargs):
+        names.append(os.path.basename(path))
+        return original(model, path, *args, **kwargs)
+
+    monkeypatch.setattr(embedding, "embed_file", wrapper)
+    return names

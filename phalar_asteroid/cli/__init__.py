@@ -4,6 +4,8 @@
 ``score``, ``index``, ``search``, ``align``) has a ``run(args)`` and is imported only when it runs.
 Bad input raises :class:`~phalar_asteroid.cli.errors.CliError`, which :func:`main` prints as one
 line on stderr (exit status 1); output files are written under a temporary name and renamed.
+Each subcommand checks its input files and destinations before it imports torch and loads the
+model (seconds), so a mistyped path is reported at once.
 """
 
 import importlib
@@ -11,7 +13,7 @@ import sys
 import warnings
 
 from .errors import CliError
-from .parser import build_parser
+from .parser import parse_args
 
 
 def main(argv=None) -> int:
@@ -24,7 +26,7 @@ def main(argv=None) -> int:
         int: exit status (0 success, 1 bad input, 130 interrupted; argparse exits with 2 on bad
         usage).
     """
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     # torchmetrics (imported by asteroid) warns about pkg_resources on import: noise for users.
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     try:

@@ -4,14 +4,19 @@ import numpy as np
 from tqdm import tqdm
 
 from ..inference.audio import HOP_SECONDS, WINDOW_SECONDS
-from ..inference.embedding import embed_file
-from ..utils.io import atomic_output
+from ..utils.io import atomic_output, check_writable
 from .errors import reported
-from .options import load_model_option
+from .options import check_audio_option, load_model_option, print_json
 
 
 def run(args):
+    for path in args.audio:  # inputs and destination checked before torch is imported
+        check_audio_option(path)
+    with reported("--out"):
+        check_writable(args.out)
     loaded = load_model_option(args)
+    from ..inference.embedding import embed_file
+
     model = loaded.model
     embeddings, file_index, window_index = [], [], []
     for i, path in enumerate(tqdm(args.audio, desc="embed", unit="file", disable=None)):
@@ -36,4 +41,19 @@ def run(args):
                 hop_seconds=np.asarray(HOP_SECONDS),
                 sample_rate=np.asarray(int(model.sample_rate)),
             )
-    print(f"{len(window_index)} windows of {len(args.audio)} files -> {args.out}")
+    if args.json:
+        print_json(
+            dict(
+                out=args.out,
+                n_files=len(args.audio),
+                n_windows=len(window_index),
+                windows_per_file=[len(w) for w in file_index],
+                files=args.audio,
+                window_seconds=WINDOW_SECONDS,
+                hop_seconds=HOP_SECONDS,
+                model=args.model,
+                model_sha256=loaded.fingerprint,
+            )
+        )
+    else:
+        print(f"{len(window_index)} windows of {len(args.audio)} files -> {args.out}")

@@ -1,6 +1,7 @@
 """The error type that ``phalar`` reports as a one-line message instead of a traceback."""
 
 import contextlib
+import sys
 
 
 class CliError(Exception):
@@ -30,3 +31,8 @@ def reported(argument: str = None):
     except (ValueError, OSError) as err:
         message = describe(err)
         raise CliError(f"{argument} {message}" if argument else message) from None
+
+
+def warn(command: str, message: str) -> None:
+    """Prints ``phalar COMMAND: MESSAGE`` on stderr: something skipped, the command goes on."""
+    print(f"phalar {command}: {message}", file=sys.stderr)

@@ -15,16 +15,28 @@ DEFAULT_MODEL = "phalar-embedded"
 
 WINDOWS = f"{WINDOW_SECONDS:g} s windows every {HOP_SECONDS:g} s"
 
+PAIRS = """Several pairs at once (the model is loaded once): give several STEMs or folders of
+stems (every audio file under a folder, the mix excepted), or --pairs CSV, a CSV file with a
+header row naming the columns mix,stem (paths relative to the CSV file's folder); one result per
+pair. A bad pair stops the command with a message naming it (the CSV line), unless
+--skip-errors."""
+
 EPILOG = f"""examples:
   phalar embed song.wav other.flac --out emb.npz
   phalar score mix.wav bass.wav
+  phalar score mix.wav stems/ --json          # every stem of a folder, one JSON line each
+  phalar score --pairs pairs.csv              # CSV with the columns mix,stem
   phalar index stems/ --out stems.lib && phalar search mix.wav --library stems.lib --top 10
+  phalar index more_stems/ --out stems.lib    # adds the new files to the library
+  phalar search mix.wav --library stems.lib --exclude song1/   # leave out the mix's own stems
   phalar align mix.wav drums.wav --plot curve.png
 
 Audio: any file libsndfile reads, at any rate and channel count (averaged to mono, resampled
 to 16 kHz). Files are cut into {WINDOWS}: a file shorter than a window is
 one window, a tail shorter than a hop is dropped, near-silent windows (RMS below -60 dBFS) are
-skipped. Every command takes --model (default: the shipped checkpoint '{DEFAULT_MODEL}')."""
+skipped. Every command takes --model (default: the shipped checkpoint '{DEFAULT_MODEL}') and
+--json (machine-readable output on stdout: one JSON object per line; errors stay one line on
+stderr with exit status 1). Inputs and destinations are checked before the model loads."""
 
 COMMANDS = {
     "embed": dict(
@@ -40,28 +52,38 @@ sample_rate.""",
 (Hermitian) similarity, higher fits better. Both files are trimmed to the shorter one and cut into
 {WINDOWS}; the score is the mean over aligned windows where both are active. It is placed among
 the scores of random mismatched mix/stem pairs of built-in synthetic songs (computed once per
-model and cached in ~/.cache/phalar_asteroid, or $PHALAR_CACHE_DIR).""",
+model and cached in ~/.cache/phalar_asteroid, or $PHALAR_CACHE_DIR). {PAIRS} --json: score,
+n_windows, window_seconds, percentile (null with --no-calibration), n_random_pairs, mix, stem.""",
     ),
     "index": dict(
         help="build a searchable stem library",
         description=f"""Build a stem library from every audio file under FOLDER (recursive): each
 active window ({WINDOWS}) is stored as the real vector that makes the model's symmetric score one
 dot product (H y for PHALAR), for `phalar search`. The library is a folder (keys.npy, meta.npz)
-written under a temporary name and renamed when complete.""",
+written under a temporary name and renamed when complete. Stem paths are stored relative to the
+library folder: move the library and its stems together. Indexing into an existing library (built
+with the same model) embeds only the files not yet in it or changed since (size or modification
+time), keeps the others, and drops the stems whose file no longer exists; stems of other folders
+are kept, so several folders can share one library. Ctrl-C saves the stems embedded so far: run
+the command again to resume. --rebuild embeds everything anew.""",
     ),
     "search": dict(
         help="find the library stems that best fit a mix",
         description="""Rank the stems of a library built by `phalar index` by how well they fit
 MIX: the mean symmetric score over aligned windows (window i of the mix against window i of the
 stem), by exact search (one pass over the stored vectors). Use the model the library was built
-with.""",
+with. --exclude leaves stems out of the ranking (e.g. the stems already in the mix, which fit it
+best); the other stems keep their scores.""",
     ),
     "align": dict(
         help="find the time offset at which a stem fits a mix",
         description="""Find the offset at which STEM fits MIX best: the stem, shifted by every
 offset in [-max-offset, +max-offset] (step --step), is scored against one window of the mix
 (placed where the stem is loudest). A positive offset means: delay the stem by that much; a
-negative one: advance it (e.g. a stem exported late).""",
+negative one: advance it (e.g. a stem exported late). """
+        + PAIRS
+        + """ --json: the fields of the alignment (offsets, scores: the curve), best_offset,
+best_score, mix, stem.""",
     ),
 }
 
@@ -74,7 +96,12 @@ def positive_int(text: str) -> int:
     return value
 
 
-def _add_model_arguments(parser):
+def _add_common_arguments(parser):
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print machine-readable results on stdout: one JSON object per line",
+    )
     parser.add_argument(
         "--model",
         default=DEFAULT_MODEL,
@@ -88,9 +115,25 @@ def _add_model_arguments(parser):
     )
 
 
-def _mix_and_stem(parser):
-    parser.add_argument("mix", help="the mix (or partial mix) audio file")
-    parser.add_argument("stem", help="the stem audio file")
+def _mix_and_stems(parser):
+    parser.add_argument("mix", nargs="?", help="the mix (or partial mix) audio file")
+    parser.add_argument(
+        "stem", nargs="*", help="stem audio files, or folders of them (every audio file under one)"
+    )
+    parser.add_argument(
+        "--pairs", metavar="CSV", help="pairs file with the columns mix,stem, instead of MIX STEM"
+    )
+    parser.add_argument(
+        "--skip-errors", action="store_true", help="skip unusable pairs with a warning"
+    )
+    parser.set_defaults(check_usage=_check_pairs)
+
+
+def _check_pairs(parser, args):
+    if args.pairs and (args.mix or args.stem):
+        parser.error("give MIX STEM... or --pairs CSV, not both")
+    if not args.pairs and not args.stem:
+        parser.error("give MIX and at least one STEM (a file or a folder), or --pairs CSV")
 
 
 def _embed_arguments(parser):
@@ -99,7 +142,7 @@ def _embed_arguments(parser):
 
 
 def _score_arguments(parser):
-    _mix_and_stem(parser)
+    _mix_and_stems(parser)
     parser.add_argument(
         "--no-calibration", action="store_true", help="skip the percentile among random pairs"
     )
@@ -114,22 +157,40 @@ def _index_arguments(parser):
     parser.add_argument(
         "--skip-errors", action="store_true", help="skip unusable files with a warning"
     )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="embed every file anew instead of adding to an existing library at --out",
+    )
 
 
 def _search_arguments(parser):
     parser.add_argument("mix", help="the mix (or partial mix) audio file")
     parser.add_argument("--library", required=True, help="library folder from `phalar index`")
     parser.add_argument("--top", type=positive_int, default=10, help="stems to list (default: 10)")
+    parser.add_argument(
+        "--exclude",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="PATH",
+        help="stem files, or folders of stems, to leave out of the ranking (e.g. those already in "
+        "the mix); absolute or relative to the working directory",
+    )
 
 
 def _align_arguments(parser):
-    _mix_and_stem(parser)
+    _mix_and_stems(parser)
     parser.add_argument(
         "--max-offset", type=float, default=2.0, help="largest offset scanned, s (default: 2)"
     )
     parser.add_argument("--step", type=float, default=0.04, help="offset step, s (default: 0.04)")
-    parser.add_argument("--csv", help="write the score curve (offset_seconds,score) here")
-    parser.add_argument("--plot", help="write a plot of the score curve here (PNG, PDF, SVG)")
+    parser.add_argument(
+        "--csv", help="write the score curve (offset_seconds,score) here (one pair only)"
+    )
+    parser.add_argument(
+        "--plot", help="write a plot of the score curve here (PNG, PDF, SVG; one pair only)"
+    )
 
 
 ARGUMENTS = {
@@ -158,5 +219,22 @@ def build_parser() -> argparse.ArgumentParser:
     for name, texts in COMMANDS.items():
         subparser = subparsers.add_parser(name, **texts)
         ARGUMENTS[name](subparser)
-        _add_model_arguments(subparser)
+        _add_common_arguments(subparser)
+        subparser.set_defaults(parser=subparser)
     return parser
+
+
+def parse_args(argv=None):
+    """Parses ``phalar``'s arguments, with the checks argparse cannot express (exit status 2).
+
+    Args:
+        argv (list, optional): command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        argparse.Namespace: the arguments; ``command`` names the subcommand.
+    """
+    args = build_parser().parse_args(argv)
+    check = getattr(args, "check_usage", None)
+    if check is not None:
+        check(args.parser, args)
+    return args

@@ -4,8 +4,10 @@
 2. :mod:`~.audio` and :mod:`~.embedding`: audio files read and conditioned (mono, the model's
    rate), cut into fixed windows, silent windows skipped, the rest embedded
    (:func:`embed_file`); :mod:`~.frames` for the dense frame embeddings of the downstream tasks.
-3. :mod:`~.score` (a stem against a mix), :mod:`~.library` (build and search a stem library),
-   :mod:`~.align` (the offset at which a stem fits), :mod:`~.calibration` (what a score means).
+3. :mod:`~.score` (a stem against a mix; :class:`PairScorer` for many pairs, with
+   :mod:`~.pairs` reading lists of them), :mod:`~.library` (build, grow and search a stem
+   library), :mod:`~.align` (the offset at which a stem fits), :mod:`~.calibration` (what a
+   score means).
 
 Errors are ``ValueError`` or ``OSError`` whose message names the file or argument at fault. The
 ``phalar`` command is a thin layer over these functions. Names are imported on first use, so
@@ -18,6 +20,7 @@ _EXPORTS = {
     "LoadedModel": "model",
     "load_model": "model",
     "load_audio": "audio",
+    "check_audio_file": "audio",
     "find_audio_files": "audio",
     "frame_windows": "audio",
     "WINDOW_SECONDS": "audio",
@@ -29,10 +32,17 @@ _EXPORTS = {
     "PairScore": "score",
     "score_waveforms": "score",
     "score_files": "score",
+    "PairScorer": "score",
+    "Pair": "pairs",
+    "read_pairs": "pairs",
+    "expand_pairs": "pairs",
     "StemLibrary": "library",
     "SearchHit": "library",
     "build_library": "library",
     "search_file": "library",
+    "plan_update": "library",
+    "LibraryUpdate": "library",
+    "BuildInterrupted": "library",
     "Alignment": "align",
     "align_files": "align",
     "peak_confidence": "align",

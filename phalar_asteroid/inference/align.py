@@ -19,7 +19,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ..data.datasets.stems import SILENCE_DB
+from ..data.silence import SILENCE_DB
 from .audio import load_audio, window_length
 from .embedding import require_min_length
 

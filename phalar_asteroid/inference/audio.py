@@ -7,7 +7,7 @@ Every window is embedded on its own, as the training crops were (2-10 s clips,
 docs/protocols.md#random-crop), so two files cut this way have windows that start at the same
 times and can be paired by index. Windows below the silence floor of the retrieval protocol
 (RMS under -60 dBFS, docs/protocols.md#silence-filter,
-``phalar_asteroid.data.datasets.stems.SILENCE_DB``) are not embedded.
+``phalar_asteroid.data.silence.SILENCE_DB``) are not embedded.
 """
 
 import os
@@ -37,6 +37,37 @@ AUDIO_EXTENSIONS = (
 )
 
 
+def _unreadable(path: str, err: Exception) -> OSError:
+    return OSError(f"{path}: not a readable audio file ({err})")
+
+
+def check_audio_file(path: str) -> None:
+    """Raises unless ``path`` is a readable file whose header libsndfile understands.
+
+    Reads the header only (milliseconds, no torch), so a command can check all of its inputs
+    before it loads a model; :func:`load_audio` starts with this check.
+
+    Args:
+        path (str): the audio file.
+
+    Raises:
+        FileNotFoundError: no such file.
+        IsADirectoryError: a folder.
+        PermissionError: not readable.
+        OSError: not an audio file libsndfile reads.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path}: is a folder, not an audio file")
+    if not os.access(path, os.R_OK):
+        raise PermissionError(f"{path}: permission denied")
+    try:
+        sf.info(path)
+    except (sf.SoundFileError, RuntimeError, OSError) as err:
+        raise _unreadable(path, err) from None
+
+
 def load_audio(path: str, sample_rate: int) -> np.ndarray:
     """Reads an audio file, averages its channels and resamples it.
 
@@ -49,15 +80,14 @@ def load_audio(path: str, sample_rate: int) -> np.ndarray:
 
     Raises:
         FileNotFoundError: no such file.
-        OSError: not a readable audio file.
+        OSError: not a readable audio file (see :func:`check_audio_file`).
         ValueError: no samples, NaN/Inf samples, or silence.
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no such file")
+    check_audio_file(path)
     try:
         data, rate = sf.read(path, dtype="float32", always_2d=True)
     except (sf.SoundFileError, RuntimeError, OSError) as err:
-        raise OSError(f"{path}: not a readable audio file ({err})") from None
+        raise _unreadable(path, err) from None
     if data.size == 0:
         raise ValueError(f"{path}: the file holds no audio samples")
     mono = data.mean(axis=1)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .audio import WINDOW_SECONDS, load_audio
+from .audio import HOP_SECONDS, WINDOW_SECONDS, load_audio
 from .embedding import WindowEmbeddings, embed_waveform, require_min_length
 
 
@@ -85,3 +85,55 @@ def score_files(model, mix_path: str, stem_path: str, batch_size: int = 16) -> P
     rate = int(model.sample_rate)
     mix, stem = load_audio(mix_path, rate), load_audio(stem_path, rate)
     return score_waveforms(model, mix, stem, batch_size, (mix_path, stem_path))
+
+
+class PairScorer:
+    """Scores many (mix, stem) file pairs with one model, as :func:`score_files` would.
+
+    A mix shared by consecutive pairs is read and embedded once: the windows of a mix trimmed to a
+    stem's length are the windows of the whole mix that end before that length (when both are at
+    least one window long), so its embeddings are picked rather than computed again.
+
+    Args:
+        model (ContrastiveEncoder): in eval mode.
+        batch_size (int): windows per forward pass.
+    """
+
+    def __init__(self, model, batch_size: int = 16):
+        self.model, self.batch_size = model, batch_size
+        self._mix_path, self._mix, self._mix_windows = None, None, None
+
+    def _load_mix(self, path: str):
+        if path != self._mix_path:
+            self._mix_path, self._mix_windows = None, None
+            self._mix = load_audio(path, int(self.model.sample_rate))
+            require_min_length(self.model, self._mix, path)
+            self._mix_path = path
+        return self._mix
+
+    def __call__(self, mix_path: str, stem_path: str) -> PairScore:
+        """The score of one pair (see :func:`score_waveforms`).
+
+        Raises:
+            OSError: a missing or unreadable file.
+            ValueError: unusable audio.
+        """
+        rate = int(self.model.sample_rate)
+        mix = self._load_mix(mix_path)
+        stem = load_audio(stem_path, rate)
+        window, length = round(WINDOW_SECONDS * rate), min(len(mix), len(stem))
+        if length < window:
+            return score_waveforms(self.model, mix, stem, self.batch_size, (mix_path, stem_path))
+        require_min_length(self.model, stem, stem_path)
+        if self._mix_windows is None:
+            self._mix_windows = embed_waveform(self.model, mix, self.batch_size, mix_path)
+        last = (length - window) // round(HOP_SECONDS * rate)  # last window inside the stem
+        rows = self._mix_windows.windows <= last
+        if not rows.any():  # as score_waveforms says it for the trimmed mix
+            return score_waveforms(self.model, mix, stem, self.batch_size, (mix_path, stem_path))
+        mix_windows = WindowEmbeddings(
+            self._mix_windows.embeddings[torch.from_numpy(rows)], self._mix_windows.windows[rows]
+        )
+        stem_windows = embed_waveform(self.model, stem[:length], self.batch_size, stem_path)
+        score, n_pairs = aligned_score(self.model, mix_windows, stem_windows)
+        return PairScore(score, n_pairs, WINDOW_SECONDS)

@@ -6,8 +6,10 @@ its final name, and a previous complete output is kept until the new one is read
 """
 
 import contextlib
+import dataclasses
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -87,6 +89,64 @@ def atomic_output(path: str, folder: bool = False):
     except BaseException:
         _remove(tmp)
         raise
+
+
+def check_writable(path: str, folder: bool = False) -> None:
+    """Raises unless :func:`atomic_output` can (most likely) write ``path``; writes nothing.
+
+    Lets a command refuse a bad destination before it spends minutes computing what goes there.
+
+    Args:
+        path (str): destination file or folder (missing parent folders would be created).
+        folder (bool): the output is a folder rather than a file.
+
+    Raises:
+        IsADirectoryError: a file destination that is an existing folder.
+        NotADirectoryError: a folder destination that is an existing file, or a parent that is
+            not a folder.
+        PermissionError: the nearest existing parent folder cannot be written.
+    """
+    if os.path.isdir(path) and not folder:
+        raise IsADirectoryError(f"{path}: is a folder, not a file to write")
+    if os.path.exists(path) and not os.path.isdir(path) and folder:
+        raise NotADirectoryError(f"{path}: exists and is not a folder")
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise NotADirectoryError(f"cannot write {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write {path}: {parent}: permission denied")
+
+
+def to_jsonable(obj):
+    """``obj`` in plain JSON types, for :func:`json.dumps` with ``allow_nan=False``.
+
+    A dataclass becomes a dict of its fields and its properties (so fields added later appear
+    without a change here); numpy arrays become lists, numpy scalars Python numbers, NaN and
+    infinities ``None``; dicts, lists and tuples are converted item by item.
+
+    Args:
+        obj: a dataclass instance, numpy value, container or plain value.
+
+    Returns:
+        A structure of dicts, lists, str, int, float, bool and None.
+    """
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out = {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        for name in dir(type(obj)):
+            if not name.startswith("_") and isinstance(getattr(type(obj), name), property):
+                out[name] = to_jsonable(getattr(obj, name))
+        return out
+    if isinstance(obj, dict):
+        return {str(key): to_jsonable(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(value) for value in obj]
+    if hasattr(obj, "tolist") and callable(obj.tolist):  # numpy arrays and scalars
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def write_json(obj, path: str, **dump_kwargs) -> None:

@@ -74,9 +74,12 @@ def test_search_ranks_like_brute_force(audio, model_path, model, library, capsys
 def test_library_holds_hermitian_vectors(audio, model, library):
     lib = StemLibrary.load(library)
     assert lib.keys.dtype == np.float32 and lib.keys.shape == (9, 32)
-    assert lib.files == sorted(os.path.basename(audio[k]) for k in audio if k != "mix")
+    stems = sorted(audio[k] for k in audio if k != "mix")
+    # Stored relative to the library folder, resolved against it when loaded.
+    assert lib.files == [os.path.relpath(path, library) for path in stems]
+    assert lib.paths == stems
     # Row of bass2's only window: H y_hat as [Re | Im].
-    row = np.flatnonzero(lib.row_file == lib.files.index("bass2.wav"))
+    row = np.flatnonzero(lib.row_file == lib.paths.index(audio["bass2"]))
     with torch.no_grad():
         emb = model(read_16k(audio["bass2"])[None])
         expected = model.similarity.apply_hermitian(emb).flatten(1).numpy()

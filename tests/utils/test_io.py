@@ -1,12 +1,20 @@
 """Atomic output: complete or absent, for files and folders; JSON; file fingerprints."""
 
+import dataclasses
 import hashlib
 import json
 import os
 
+import numpy as np
 import pytest
 
-from phalar_asteroid.utils.io import atomic_output, sha256_file, write_json
+from phalar_asteroid.utils.io import (
+    atomic_output,
+    check_writable,
+    sha256_file,
+    to_jsonable,
+    write_json,
+)
 
 
 def test_file_appears_only_when_complete(tmp_path):
@@ -68,3 +76,37 @@ def _umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_check_writable_refuses_what_atomic_output_could_not_write(tmp_path):
+    (tmp_path / "file.txt").write_text("x")
+    check_writable(str(tmp_path / "new" / "deeper" / "out.npz"))  # parents would be created
+    check_writable(str(tmp_path / "file.txt"))  # replaced
+    check_writable(str(tmp_path / "lib"), folder=True)
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        check_writable(str(tmp_path))
+    with pytest.raises(NotADirectoryError, match="exists and is not a folder"):
+        check_writable(str(tmp_path / "file.txt"), folder=True)
+    with pytest.raises(NotADirectoryError, match="file.txt is not a folder"):
+        check_writable(str(tmp_path / "file.txt" / "out.npz"))
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(PermissionError, match="permission denied"):
+            check_writable(str(locked / "out.npz"))
+    assert sorted(os.listdir(tmp_path)) == ["file.txt"] + (["locked"] if os.geteuid() else [])
+
+
+def test_to_jsonable_takes_dataclass_fields_and_properties():
+    @dataclasses.dataclass
+    class Result:
+        curve: object
+        count: object
+
+        @property
+        def peak(self):
+            return np.nanmax(self.curve)
+
+    value = to_jsonable([Result(np.array([1.0, np.nan, 3.0]), np.int64(2)), {"x": (np.inf,)}])
+    assert value == [dict(curve=[1.0, None, 3.0], count=2, peak=3.0), {"x": [None]}]
+    json.dumps(value, allow_nan=False)
