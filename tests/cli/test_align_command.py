@@ -19,8 +19,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from phalar_asteroid.cli import align as align_command
 from phalar_asteroid.cli import main
+from phalar_asteroid.inference import align as inference_align
 from phalar_asteroid.inference.align import Alignment
 
 SR = 16000
@@ -88,6 +88,7 @@ def test_align_recovers_a_known_shift(songs, identity_model_path, tmp_path, caps
 def test_confidence_line(model_path, audio, capsys, monkeypatch, scores, line):
     offsets = np.round(np.arange(-5, 6) * STEP, 2)
     curve = Alignment(offsets, np.array(scores), mix_start=0.0, window=10.0)
-    monkeypatch.setattr(align_command, "align_files", lambda *args: curve)
+    # cli.align imports the inference layer only once the inputs are checked: patch it there.
+    monkeypatch.setattr(inference_align, "align_files", lambda *args: curve)
     assert main(["align", audio["mix"], audio["bass0"], "--model", model_path]) == 0
     assert capsys.readouterr().out.splitlines()[1] == line
