@@ -2,7 +2,7 @@
 
 A file is cut into the windows of :mod:`phalar_asteroid.inference.audio`; windows below the
 silence floor of the retrieval protocol (RMS under -60 dBFS,
-``phalar_asteroid.data.datasets.stems.SILENCE_DB``) are skipped; the others go through
+``phalar_asteroid.data.levels.SILENCE_DB``) are skipped; the others go through
 :meth:`~phalar_asteroid.models.base.ContrastiveEncoder.embed` in batches.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data.datasets.stems import SILENCE_DB, rms_db
+from ..data.levels import SILENCE_DB, rms_db
 from .audio import frame_windows, load_audio
 
 

@@ -11,9 +11,7 @@ import soundfile as sf
 import torch
 from torchaudio.functional import resample
 
-#: Silence floor of the activity filter (docs/protocols.md#silence-filter): RMS below it counts
-#: as silent.
-SILENCE_DB = -60.0
+from ..levels import SILENCE_DB, rms_db  # noqa: F401 (re-exported: the loaders read them here)
 
 
 def read_mono(path: str, start: int, frames: int) -> np.ndarray:
@@ -70,20 +68,6 @@ def load_stems(
     length = min(out.shape[1], audio.shape[1])
     out[:, :length] = audio[:, :length]
     return out
-
-
-def rms_db(audio: np.ndarray) -> np.ndarray:
-    """RMS level in dBFS along the last axis (``-inf`` for digital silence).
-
-    Args:
-        audio (np.ndarray): signals, shape (..., T).
-
-    Returns:
-        np.ndarray: levels, shape (...).
-    """
-    rms = np.sqrt(np.mean(np.square(audio, dtype=np.float64), axis=-1))
-    with np.errstate(divide="ignore"):
-        return 20.0 * np.log10(rms)
 
 
 def load_mix(track: dict, sample_rate: int = 16000) -> np.ndarray:
