@@ -20,7 +20,9 @@ protocol, so every protocol scores the same queries. Distractors for each K are 
 
 Every same-track candidate must itself be active (its positive stems reach -60 dBFS). When a
 track offers fewer than K-1 valid shifts, all of them are used and ``effective_k`` records
-``1 + len(distractors)``; scorers should drop queries whose effective K is 1 for that K.
+``1 + len(distractors)``; scorers should drop queries whose effective K is 1 for that K. The
+same holds for ``other-track`` lists over a split with too few tracks (one track: no distractor
+at all). :func:`make_retrieval_lists` warns, naming the split, whenever a query falls short.
 
 JSON layout (``format_version`` 1)::
 
@@ -37,6 +39,7 @@ candidate (or query side) into 16 kHz mono audio. Same inputs give byte-identica
 """
 
 import json
+import warnings
 from typing import Optional, Sequence
 
 import librosa
@@ -45,9 +48,8 @@ import torch
 from torch.utils.data import Dataset
 
 from ..utils.io import write_json
-from .datasets.stems import SILENCE_DB, load_stems, rms_db, window_frames
-from ..utils.io import write_json
 from .datasets.common import DatasetError, load_chords
+from .datasets.stems import SILENCE_DB, load_stems, rms_db, window_frames
 from .sampling import bar_grid, bar_shifts, draw_subsets, draw_window
 
 FORMAT_VERSION = 1
@@ -237,6 +239,27 @@ def _same_track_pool(query, analysis, seconds, protocol, params, rng) -> list:
     return frames
 
 
+def _warn_short_candidate_sets(effective_k: dict, where: str, n_tracks: int) -> None:
+    """Warns when some queries have fewer candidates than their K (naming the split)."""
+    short = []
+    for k, effective in effective_k.items():
+        n_short = sum(e < int(k) for e in effective)
+        if n_short:
+            short.append(
+                f"K={k}: {n_short} of {len(effective)} queries (smallest effective K "
+                f"{min(effective)})"
+            )
+    if short:
+        warnings.warn(
+            f"{where} ({n_tracks} track{'s' if n_tracks != 1 else ''}): fewer candidates than K "
+            f"for {'; '.join(short)}; their results rank fewer than K - 1 distractors, and "
+            "queries with effective K 1 (no distractor) are not scored: use a split with more "
+            "(or longer) tracks, or smaller K",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def make_retrieval_lists(
     manifest: Sequence[dict],
     out_path: Optional[str] = None,
@@ -282,6 +305,11 @@ def make_retrieval_lists(
     Raises:
         ValueError: for an unknown protocol or a manifest mixing datasets or splits.
         DatasetError: when no window with 2 active stems can be found.
+
+    Warns:
+        UserWarning: when some queries have fewer candidates than K (``effective_k`` below
+            K), naming the split, its number of tracks and the queries short at each K: e.g.
+            every query of an ``other-track`` list over one track has effective K 1.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
@@ -347,6 +375,7 @@ def make_retrieval_lists(
                     ]
                 distractors[str(k)].append([int(c) for c in chosen])
                 effective_k[str(k)].append(len(chosen) + 1)
+    _warn_short_candidate_sets(effective_k, f"{dataset} {split}, {protocol}", len(tracks))
 
     lists = {
         "format_version": FORMAT_VERSION,

@@ -15,6 +15,8 @@ import os
 import numpy as np
 import soundfile as sf
 
+from ..utils.io import audio_truncated
+
 #: Window length: the longest training crop (docs/protocols.md#random-crop).
 WINDOW_SECONDS = 10.0
 #: Hop between window starts: half a window, so at most 5 s of a tail goes unseen.
@@ -80,14 +82,22 @@ def load_audio(path: str, sample_rate: int) -> np.ndarray:
 
     Raises:
         FileNotFoundError: no such file.
-        OSError: not a readable audio file (see :func:`check_audio_file`).
+        OSError: not a readable audio file (see :func:`check_audio_file`), or a WAV or AIFF file
+            cut short (its header promises more audio than it holds, which libsndfile would read
+            without a word).
         ValueError: no samples, NaN/Inf samples, or silence.
     """
     check_audio_file(path)
     try:
         data, rate = sf.read(path, dtype="float32", always_2d=True)
+        truncated = audio_truncated(path)
     except (sf.SoundFileError, RuntimeError, OSError) as err:
         raise _unreadable(path, err) from None
+    if truncated:
+        raise OSError(
+            f"{path}: truncated audio file (its header promises more audio than the file "
+            "holds): copy or export it again"
+        )
     if data.size == 0:
         raise ValueError(f"{path}: the file holds no audio samples")
     mono = data.mean(axis=1)

@@ -73,8 +73,8 @@ def calibration_path(fingerprint: str) -> str:
 def load_calibration(loaded, batch_size: int = 16) -> np.ndarray:
     """Cached random-pair scores of a checkpoint, built (and cached) on first use.
 
-    A missing or unreadable cache file is rebuilt; a cache folder that cannot be written only
-    costs the rebuild next time.
+    A missing or unreadable cache file (empty, cut short, not an array) is rebuilt in its place;
+    a cache folder that cannot be written only costs the rebuild next time.
 
     Args:
         loaded (LoadedModel): the model and its checkpoint fingerprint.
@@ -88,7 +88,7 @@ def load_calibration(loaded, batch_size: int = 16) -> np.ndarray:
         scores = np.load(path)
         if scores.ndim == 1 and len(scores) > 0:
             return np.sort(scores)
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError):  # EOFError: an empty file
         pass
     scores = random_pair_scores(loaded.model, batch_size)
     try:

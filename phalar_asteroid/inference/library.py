@@ -15,8 +15,8 @@ that pair with an active query window of the same index (aligned windows), which
 ``phalar score`` computes for one pair of files.
 
 On disk a library is a folder: ``keys.npy`` (float32 or float16, memory-mapped when loaded) and
-``meta.npz`` (file list, row → file and row → window maps, model identity, window settings, the
-size and modification time of every stem file when it was embedded). The stem paths are stored
+``meta.npz`` (file list, row → file and row → window maps, model identity, window settings, key
+width, the size and modification time of every stem file when it was embedded). The stem paths are stored
 relative to the library folder and resolved against its location when it is loaded, so a library
 moved together with its stems keeps working.
 
@@ -37,7 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..utils.io import atomic_output
-from .audio import HOP_SECONDS, WINDOW_SECONDS
+from .audio import HOP_SECONDS, WINDOW_SECONDS, load_audio
 
 #: Version of the on-disk layout. 2: stem paths relative to the library folder, file sizes and
 #: times stored; 1 (refused): paths relative to an absolute ``info["root"]``.
@@ -306,7 +306,9 @@ class StemLibrary:
                 file_stats=self.file_stats,
                 row_file=self.row_file,
                 window_offsets=self.window_offsets,
-                info=json.dumps(dict(self.info, format_version=FORMAT_VERSION)),
+                info=json.dumps(
+                    dict(self.info, format_version=FORMAT_VERSION, features=self.keys.shape[1])
+                ),
             )
 
     @classmethod
@@ -327,14 +329,15 @@ class StemLibrary:
         meta_path, keys_path = os.path.join(path, META_FILE), os.path.join(path, KEYS_FILE)
         if not os.path.isfile(meta_path) or not os.path.isfile(keys_path):
             raise ValueError(f"{path}: not a stem library (needs {META_FILE} and {KEYS_FILE})")
+        rebuild = "build it again with phalar index"
         try:
             with np.load(meta_path) as meta:
                 files, row_file = meta["files"].tolist(), meta["row_file"]
                 offsets, info = meta["window_offsets"], json.loads(str(meta["info"]))
                 stats = meta["file_stats"] if "file_stats" in meta else None
             keys = np.load(keys_path, mmap_mode="r" if mmap else None)
-        except (OSError, ValueError, KeyError) as err:
-            raise ValueError(f"{path}: unreadable stem library ({err})") from None
+        except (OSError, ValueError, KeyError, EOFError) as err:  # EOFError: an empty file
+            raise ValueError(f"{path}: unreadable stem library ({err}): {rebuild}") from None
         version = info.get("format_version")
         if version != FORMAT_VERSION:
             raise ValueError(
@@ -342,14 +345,26 @@ class StemLibrary:
                 f"{FORMAT_VERSION} stores stem paths relative to the library): rebuild it with "
                 f"`phalar index FOLDER --out {path} --rebuild`"
             )
+        if keys.dtype not in (np.float32, np.float16) or keys.ndim != 2:
+            raise ValueError(
+                f"{path}: inconsistent stem library ({KEYS_FILE} holds {keys.dtype} of shape "
+                f"{keys.shape}, not float32 or float16 rows): {rebuild}"
+            )
+        if keys.shape[1] != info.get("features", keys.shape[1]):
+            raise ValueError(
+                f"{path}: inconsistent stem library ({KEYS_FILE} has {keys.shape[1]} features, "
+                f"the library was built with {info['features']}): {rebuild}"
+            )
         consistent = (
-            keys.ndim == 2
+            len(offsets) > 0
             and len(keys) == len(row_file) == offsets[-1]
             and (len(row_file) == 0 or 0 <= row_file.min() <= row_file.max() < len(files))
             and (stats is None or stats.shape == (len(files), 2))
         )
         if not consistent:
-            raise ValueError(f"{path}: inconsistent stem library (rows, files and keys disagree)")
+            raise ValueError(
+                f"{path}: inconsistent stem library (rows, files and keys disagree): {rebuild}"
+            )
         return cls(keys, row_file, offsets, files, info, base=path, file_stats=stats)
 
 
@@ -572,17 +587,29 @@ def search_file(
 
     Raises:
         ValueError: an unreadable library, one that does not match the model (see
-            :func:`check_compatible`), or an unusable mix.
+            :func:`check_compatible`), an unusable mix, or a mix shorter than the library's
+            windows (its one short window would be scored against full stem windows, which
+            cover more music; ``phalar score`` trims each pair instead).
         OSError: a missing or unreadable mix file.
     """
-    from .embedding import embed_file  # imports torch
+    from .embedding import embed_waveform  # imports torch
 
     name = library if isinstance(library, str) else "the library"
     if isinstance(library, str):
         library = StemLibrary.load(library)
     check_compatible(library, loaded, name)
     excluded = [library.match(path) for path in exclude]
-    mix = embed_file(loaded.model, mix_path, batch_size)
+    rate = int(loaded.model.sample_rate)
+    wav = load_audio(mix_path, rate)
+    # Embedded first, so that a silent or too short mix is refused as such.
+    mix = embed_waveform(loaded.model, wav, batch_size, mix_path)
+    window = library.info["window_seconds"]
+    if len(wav) < round(window * rate):
+        raise ValueError(
+            f"{mix_path}: {len(wav) / rate:.2f} s of audio is shorter than the {window:g} s "
+            f"windows of {name}, against which it cannot be ranked; score candidate stems with "
+            "phalar score MIX STEM, which trims each pair to the shorter file"
+        )
     queries = loaded.model.query_vectors(mix.embeddings).cpu().numpy()
     best, scores, pairs = library.search(
         queries, mix.windows, top, np.concatenate([np.zeros(0, np.int64), *excluded])

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from asteroid.models.base_models import BaseModel
 
+from ..data.silence import SILENCE_DB
 from ..nn.complex import from_complex, to_complex
 from ..utils.cache import cache_dir as user_cache_dir
 
@@ -84,10 +85,17 @@ def resolve_pretrained(name_or_path: str, cache_dir: str = None) -> str:
 
     Raises:
         FileNotFoundError: no such file or shipped name, and not a URL or hub id.
+        IsADirectoryError: a directory (the message names the checkpoints in it).
         ConnectionError: a URL or hub id that cannot be downloaded and is not in the cache.
     """
     if os.path.isfile(name_or_path):
         return name_or_path
+    if os.path.isdir(name_or_path):
+        inside = sorted(f for f in os.listdir(name_or_path) if f.endswith(CHECKPOINT_SUFFIXES))
+        raise IsADirectoryError(
+            f"{name_or_path}: a directory, not a model file: pass a checkpoint file "
+            + (f"in it ({', '.join(inside[:3])})" if inside else "(e.g. a recipe's best_model.pth)")
+        )
     shipped = os.path.join(PRETRAINED_DIR, f"{name_or_path}.pth")
     if os.path.isfile(shipped):
         return shipped
@@ -169,7 +177,12 @@ class ContrastiveEncoder(BaseModel):
                 "audio: resample first (e.g. torchaudio.functional.resample)"
             )
         if isinstance(wav, np.ndarray):
-            wav = torch.from_numpy(np.ascontiguousarray(wav))  # views (strides, read-only)
+            # torch takes neither read-only memory nor negative strides (a one-row view read
+            # backwards keeps them although numpy calls it contiguous): copy such views.
+            reversed_axis = min(wav.strides, default=0) < 0
+            if reversed_axis or not (wav.flags.c_contiguous and wav.flags.writeable):
+                wav = wav.copy()
+            wav = torch.from_numpy(wav)
         if not torch.is_tensor(wav):
             raise ValueError(f"Expected a tensor or numpy array, got {type(wav).__name__}")
         if wav.dim() == 3:
@@ -225,7 +238,8 @@ class ContrastiveEncoder(BaseModel):
         """User-facing embeddings: complex ``(batch, dim)`` for complex models, else real.
 
         This is the one place where clips are embedded in batches: the CLI, the recipes and the
-        evaluation call it.
+        evaluation call it. Silent clips are embedded like any other, as in training (crops may
+        be quiet); :meth:`score` and :meth:`pairwise` refuse them.
 
         Args:
             wav (torch.Tensor or np.ndarray): ``(batch, time)`` or ``(batch, 1, time)``.
@@ -293,37 +307,80 @@ class ContrastiveEncoder(BaseModel):
         """
         return self.similarity.key_vectors(self._to_internal(emb, "emb"))
 
-    def _embed_both(self, x, y, sample_rate):
+    def _embed_both(self, x, y, sample_rate, caller: str):
+        """Embeddings of two batches of clips, refusing unequal lengths and silent clips."""
         x, y = self.prepare_input(x, sample_rate), self.prepare_input(y, sample_rate)
-        if x.shape[-1] == y.shape[-1]:
-            # One call, as in training: the batch-wide dB floor (if chosen) then matches.
-            emb = self(torch.cat((x, y)))
-            return emb[: len(x)], emb[len(x) :]
-        return self(x), self(y)
+        if x.shape[-1] != y.shape[-1]:
+            raise ValueError(
+                f"{caller}(): x has {x.shape[-1]} samples and y {y.shape[-1]}: clips of "
+                "different lengths cover different music, so even a true pair scores low; trim "
+                "both to the same span, or use phalar_asteroid.inference.score_waveforms, which "
+                "trims and averages aligned windows"
+            )
+        silent = []
+        for name, wav in (("x", x), ("y", y)):
+            # Mean power below that of the floor: RMS under SILENCE_DB dBFS.
+            rows = torch.nonzero(wav.square().mean(dim=-1) < 10 ** (SILENCE_DB / 10)).flatten()
+            if len(rows) > 10:
+                first = ", ".join(str(row) for row in rows[:10].tolist())
+                silent.append(f"{len(rows)} rows of {name} ({first}, …)")
+            elif len(rows):
+                silent.append(f"rows {rows.tolist()} of {name}")
+        if silent:
+            raise ValueError(
+                f"{caller}(): {' and '.join(silent)} are silent (RMS below {SILENCE_DB:.0f} "
+                "dBFS): a silent clip gets an arbitrary score (two silent clips score like a true "
+                "pair); leave silent clips out"
+            )
+        # One call, as in training: the batch-wide dB floor (if chosen) then matches.
+        emb = self(torch.cat((x, y)))
+        return emb[: len(x)], emb[len(x) :]
 
     def score(self, x, y, symmetric: bool = True, sample_rate: int = None) -> torch.Tensor:
         """Coherence score of matched pairs of clips (e.g. a partial mix and a stem).
 
+        Matched clips must cover the same span of music: ``x`` and ``y`` must have the same
+        length, and no clip may be silent (RMS below the -60 dBFS silence floor of the
+        retrieval protocol, :data:`phalar_asteroid.data.silence.SILENCE_DB`). To score whole
+        files of any lengths, use :func:`phalar_asteroid.inference.score_files`, which trims
+        them and skips silent windows.
+
         Args:
-            x, y: waveforms ``(batch, time)`` or ``(batch, 1, time)``, same batch size.
+            x, y: waveforms ``(batch, time)`` or ``(batch, 1, time)``, same batch size and
+                length.
             symmetric (bool): symmetric (Hermitian) form, the default; else the training form.
             sample_rate (int, optional): checked against the model's rate.
 
         Returns:
             torch.Tensor: ``(batch,)`` scores (higher fits better).
+
+        Raises:
+            ValueError: different batch sizes or lengths, silent clips (the message names their
+                rows), or input that :meth:`prepare_input` refuses.
         """
         if len(x) != len(y):
             raise ValueError(f"score() pairs rows: got batches of {len(x)} and {len(y)}")
-        a, b = self._embed_both(x, y, sample_rate)
+        a, b = self._embed_both(x, y, sample_rate, "score")
         return self.similarity.scores(a, b, symmetric=symmetric)
 
     def pairwise(self, x, y, symmetric: bool = True, sample_rate: int = None) -> torch.Tensor:
         """Scores of every clip in ``x`` against every clip in ``y``.
 
+        As in :meth:`score`, all clips must have the same length and none may be silent.
+
+        Args:
+            x, y: waveforms ``(batch, time)`` or ``(batch, 1, time)`` of one length.
+            symmetric (bool): symmetric (Hermitian) form, the default; else the training form.
+            sample_rate (int, optional): checked against the model's rate.
+
         Returns:
             torch.Tensor: ``(len(x), len(y))`` scores.
+
+        Raises:
+            ValueError: different lengths, silent clips (the message names their rows), or
+                input that :meth:`prepare_input` refuses.
         """
-        a, b = self._embed_both(x, y, sample_rate)
+        a, b = self._embed_both(x, y, sample_rate, "pairwise")
         return self.similarity.scores(a, b, all_pairs=True, symmetric=symmetric)
 
     def _refuse_separation(self, *args, **kwargs):

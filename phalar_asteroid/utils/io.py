@@ -1,17 +1,20 @@
-"""Output that appears complete or not at all, and fingerprints of files.
+"""Output that appears complete or not at all, fingerprints of files, and truncated input.
 
 Every writer of the package and its recipes goes through :func:`atomic_output`: an interrupted
 run, a full disk or a bad argument never leaves a half-written file (or library folder) under
-its final name, and a previous complete output is kept until the new one is ready.
+its final name, and a previous complete output is kept until the new one is ready. Every reader
+of audio (the dataset manifests, inference) refuses what :func:`audio_truncated` finds cut short.
 """
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import json
 import math
 import os
 import shutil
+import struct
 import tempfile
 
 TEMP_PREFIX = ".tmp-"
@@ -65,8 +68,13 @@ def atomic_output(path: str, folder: bool = False):
         str: the temporary path to write to.
 
     Raises:
+        IsADirectoryError: ``path`` is a directory and ``folder`` is False.
         OSError: the parent folder cannot be created or written (the message names ``path``).
     """
+    if not folder and os.path.isdir(path):
+        raise IsADirectoryError(
+            errno.EISDIR, f"cannot write {path}: it is a directory; name a file (in it)"
+        )
     parent = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(parent, exist_ok=True)
@@ -177,3 +185,43 @@ def sha256_file(path: str) -> str:
         for block in iter(lambda: fhandle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+#: Container (first 4 bytes), its form types, byte order of its chunk sizes and its sample chunk.
+_SAMPLE_CHUNKS = {
+    b"RIFF": ((b"WAVE",), "<", b"data"),
+    b"FORM": ((b"AIFF", b"AIFC"), ">", b"SSND"),
+}
+
+
+def audio_truncated(path: str) -> bool:
+    """Whether a WAV or AIFF file's sample chunk claims more bytes than the file holds.
+
+    libsndfile silently shortens such files, so neither ``soundfile.info`` nor reading the file
+    can see a truncation. Other formats (RF64, FLAC, MP3, …) are not checked: False.
+
+    Args:
+        path (str): an audio file.
+
+    Returns:
+        bool: True when the file was cut short.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as fhandle:
+        header = fhandle.read(12)
+        if header[:4] not in _SAMPLE_CHUNKS:
+            return False  # RF64 and others: no 32-bit size to compare against.
+        forms, order, sample_chunk = _SAMPLE_CHUNKS[header[:4]]
+        if header[8:12] not in forms:
+            return False
+        while True:
+            header = fhandle.read(8)
+            if len(header) < 8:
+                return False
+            chunk_id, chunk_size = header[:4], struct.unpack(order + "I", header[4:])[0]
+            if chunk_id == sample_chunk:
+                # 0 and 0xFFFFFFFF are streaming placeholders, not real sizes.
+                if chunk_size in (0, 0xFFFFFFFF):
+                    return False
+                return fhandle.tell() + chunk_size > size
+            fhandle.seek(chunk_size + (chunk_size & 1), os.SEEK_CUR)

@@ -40,6 +40,11 @@ def bad_audio(tmp_path):
     files["shorter than the model's minimum of 0.256 s"] = tmp_path / "short.wav"
     sf.write(tmp_path / "quiet.wav", np.full(3 * SR, 3e-4, np.float32), SR, subtype="FLOAT")
     files["every window is near-silent"] = tmp_path / "quiet.wav"
+    sf.write(tmp_path / "cut.wav", np.full(3 * SR, 0.1, np.float32), SR)
+    with open(tmp_path / "cut.wav", "r+b") as fhandle:  # 40 % of its bytes
+        fhandle.truncate(int(0.4 * os.path.getsize(tmp_path / "cut.wav")))
+    files["truncated audio file"] = tmp_path / "cut.wav"
+    files["a directory, not an audio file"] = tmp_path
     return {k: str(v) for k, v in files.items()}
 
 
@@ -92,6 +97,10 @@ def test_failed_outputs_leave_nothing_behind(bad_audio, audio, model_path, tmp_p
         "not a stem library",
     )
     assert sorted(os.listdir(stems)) == ["a.wav", "b.wav"]
+    # An existing folder as --out: named, and left as it was.
+    args = ["embed", audio["bass1"], "--out", str(stems), "--model", model_path]
+    fails(capsys, args, f"--out cannot write {stems}: it is a directory")
+    assert sorted(os.listdir(stems)) == ["a.wav", "b.wav"]
     plot = tmp_path / "out" / "curve.xyz"
     args = ["align", audio["mix"], audio["bass1"], "--max-offset", "0.04", "--plot", str(plot)]
     fails(capsys, args + ["--model", model_path], "--plot")
@@ -110,9 +119,23 @@ def test_bad_models_are_refused(audio, model_path, tmp_path, capsys, monkeypatch
     torch.save(dict(package, model_name="NoSuchModel"), tmp_path / "unknown.pth")
     package["state_dict"] = {k: v[..., :1] for k, v in package["state_dict"].items()}
     torch.save(package, tmp_path / "shapes.pth")
-    for name in ("junk", "dict", "unknown", "shapes"):
+    (tmp_path / "notes.pth").write_text("epoch 12: best so far\n")
+    package = torch.load(model_path, weights_only=True)
+    package["model_args"] = dict(package["model_args"], embed_dim=32)
+    torch.save(package, tmp_path / "args.pth")
+    (tmp_path / "run").mkdir()
+    what = {
+        "junk": "not a model file saved with torch.save(model.serialize(), path)",
+        "notes": "not a model file saved with torch.save(model.serialize(), path)",
+        "dict": "no 'model_name'",
+        "unknown": "'NoSuchModel', not a contrastive encoder this version knows (COCOLA, PHALAR)",
+        "shapes": "size mismatch for ",
+        "args": "size mismatch for head.linear_in.weight: checkpoint [32, 32], model [64, 32]",
+    }
+    for name, fragment in what.items():
         path = str(tmp_path / f"{name}.pth")
-        fails(capsys, args + ["--model", path], path, "not a usable model checkpoint")
+        fails(capsys, args + ["--model", path], path, "not a usable model checkpoint", fragment)
+    fails(capsys, args + ["--model", str(tmp_path / "run")], "run: a directory, not a model file")
     assert not (tmp_path / "e.npz").exists()
 
 

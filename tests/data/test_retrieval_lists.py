@@ -164,3 +164,15 @@ def test_bad_arguments(coco_test, coco_root, index_dir):
     train = build_manifest("cocochorales", coco_root, "train", index_dir=index_dir)
     with pytest.raises(ValueError, match="one dataset split"):
         _build(list(train) + list(coco_test))
+
+
+def test_lists_with_too_few_candidates_warn(coco_test, recwarn):
+    # One track: no other-track distractor, every query a trivial hit at every K.
+    with pytest.warns(UserWarning) as caught:
+        lists = _build(coco_test[:1])
+    assert lists["effective_k"] == {"4": [1] * 12, "8": [1] * 12}
+    message = str(caught[0].message)
+    for fragment in ("cocochorales test", "1 track", "K=4: 12 of 12", "K=8: 12 of 12", "K 1"):
+        assert fragment in message, message
+    _build(coco_test, ks=(4,))  # two tracks, enough distractors for K=4: silent
+    assert not [w for w in recwarn if "effective K" in str(w.message)]

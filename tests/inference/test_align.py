@@ -105,3 +105,17 @@ def test_a_flat_curve_is_ambiguous_and_bad_shapes_raise():
     assert confidence["ambiguous"] is True
     with pytest.raises(ValueError, match="same length"):
         peak_confidence(OFFSETS, np.ones(3))
+
+
+@pytest.mark.parametrize(
+    "kwargs, n_offsets",
+    [
+        (dict(max_offset=0.01), 1),  # below one step: the scan is the single offset 0
+        (dict(max_offset=0.5, step=0.25, batch_size=2), 5),  # batches of 2, 2 and 1
+        (dict(max_offset=0.4, step=0.05, batch_size=16), 17),  # 16 + 1
+    ],
+)
+def test_a_last_batch_of_one_offset_is_scanned(model, audio, kwargs, n_offsets):
+    # The one-row view of the last batch kept negative strides, which torch refused.
+    alignment = align_files(model, audio["mix"], audio["bass0"], **kwargs)
+    assert len(alignment.offsets) == n_offsets and np.isfinite(alignment.scores).all()

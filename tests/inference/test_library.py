@@ -162,3 +162,33 @@ def test_search_refuses_another_model(model_path, tiny_model, audio, tmp_path):
     torch.save(tiny_model(seed=1).serialize(), other)
     with pytest.raises(ValueError, match="built with model 'tiny.pth'"):
         search_file(load_model(str(other), "cpu"), library, audio["mix"])
+
+
+def test_search_refuses_a_mix_shorter_than_the_windows(model_path, audio):
+    # A 7 s mix would be scored against 10 s stem windows: its own stem ranked first in no query.
+    loaded = load_model(model_path, "cpu")
+    folder = os.path.dirname(audio["bass0"])
+    library = build_library(loaded, [audio["bass0"]], folder)
+    with pytest.raises(ValueError) as error:
+        search_file(loaded, library, audio["bass2"])
+    message = str(error.value)
+    for fragment in (audio["bass2"], "7.00 s", "10 s windows", "phalar score"):
+        assert fragment in message, message
+
+
+def test_broken_key_files_are_refused_naming_the_folder(tmp_path):
+    lib, keys = random_library(np.random.default_rng(4))[:2]
+    path = str(tmp_path / "lib")
+    lib.save(path)
+    keys_file = tmp_path / "lib" / "keys.npy"
+    keys_file.write_bytes(b"")  # an interrupted copy
+    with pytest.raises(ValueError, match=f"{path}: unreadable stem library"):
+        StemLibrary.load(path)
+    np.save(keys_file, np.zeros((len(keys), keys.shape[1] + 2), np.float32))  # another model's
+    with pytest.raises(ValueError, match=f"{path}: inconsistent stem library.*8 features.*6"):
+        StemLibrary.load(path)
+    np.save(keys_file, keys.astype(np.int64))
+    with pytest.raises(ValueError, match=f"{path}: inconsistent stem library.*int64"):
+        StemLibrary.load(path)
+    np.save(keys_file, keys)
+    assert StemLibrary.load(path).keys.shape == keys.shape

@@ -151,3 +151,42 @@ def test_scoring_takes_what_embed_returns(model):
             model.score_embeddings(a.real, b.real)
     with pytest.raises(ValueError, match="equal batches"):
         model.score_embeddings(a, b[:2])
+
+
+def test_score_and_pairwise_refuse_unequal_lengths(model):
+    x, y = wav(model, batch=2, seed=6), wav(model, batch=2, extra=SR // 2, seed=7)
+    with torch.no_grad():
+        for call in (model.score, model.pairwise):
+            with pytest.raises(ValueError, match=r"x has \d+ samples and y \d+.*trim.*score_wav"):
+                call(x, y)
+        assert model.pairwise(x, y[:, : x.shape[-1]]).shape == (2, 2)  # trimmed: accepted
+
+
+def test_score_and_pairwise_refuse_silent_clips(model):
+    x, y = wav(model, batch=3, seed=8), wav(model, batch=3, seed=9)
+    quiet = 1e-4 * y  # RMS about -90 dBFS: below the -60 dBFS floor
+    y_silent = torch.stack((y[0], torch.zeros_like(y[1]), quiet[2]))
+    with torch.no_grad():
+        with pytest.raises(ValueError, match=r"score\(\): rows \[1, 2\] of y are silent.*-60"):
+            model.score(x, y_silent)
+        with pytest.raises(ValueError, match=r"rows \[0, 1, 2\] of x and rows \[0, 1, 2\] of y"):
+            model.score(torch.zeros_like(x), torch.zeros_like(y))
+        with pytest.raises(ValueError, match=r"pairwise\(\): rows \[1, 2\] of y are silent"):
+            model.pairwise(x, y_silent)
+        with pytest.raises(ValueError, match=r"12 rows of y \(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, …\)"):
+            model.pairwise(x, torch.zeros(12, x.shape[-1]))
+        assert model.score(x, 0.02 * y).shape == (3,)  # about -54 dBFS: above the floor
+        # Training and embedding take quiet crops as they are.
+        assert model.embed(torch.zeros_like(x)).shape[0] == 3
+        assert model(torch.zeros_like(x)).shape[0] == 3
+
+
+def test_numpy_views_with_negative_strides_are_accepted(model):
+    # Read-only windows read backwards (as phalar align scans offsets): the last batch of 5 rows
+    # by 2 is one row, which numpy calls contiguous whatever its (negative) stride.
+    padded = wav(model, batch=1, extra=400, seed=10)[0].numpy()
+    clips = np.lib.stride_tricks.sliding_window_view(padded, len(padded) - 400)[::100][::-1]
+    with torch.no_grad():
+        expected = model.embed(clips.copy())
+        torch.testing.assert_close(model.embed(clips, batch_size=2), expected, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(model.embed(clips[:1]), expected[:1], rtol=1e-5, atol=1e-6)

@@ -1,4 +1,5 @@
-"""Atomic output: complete or absent, for files and folders; JSON; file fingerprints."""
+"""Atomic output: complete or absent, for files and folders; JSON; file fingerprints; truncated
+audio files."""
 
 import dataclasses
 import hashlib
@@ -7,9 +8,11 @@ import os
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from phalar_asteroid.utils.io import (
     atomic_output,
+    audio_truncated,
     check_writable,
     sha256_file,
     to_jsonable,
@@ -110,3 +113,24 @@ def test_to_jsonable_takes_dataclass_fields_and_properties():
     value = to_jsonable([Result(np.array([1.0, np.nan, 3.0]), np.int64(2)), {"x": (np.inf,)}])
     assert value == [dict(curve=[1.0, None, 3.0], count=2, peak=3.0), {"x": [None]}]
     json.dumps(value, allow_nan=False)
+
+
+@pytest.mark.parametrize("fmt", ["WAV", "AIFF"])
+def test_audio_truncated_reads_the_sample_chunk_size(tmp_path, fmt):
+    path = tmp_path / f"tone.{fmt.lower()}"
+    sf.write(path, np.full(4000, 0.1, np.float32), 16000, format=fmt)
+    assert not audio_truncated(str(path))
+    with open(path, "r+b") as fhandle:  # libsndfile reads what is left without a word
+        fhandle.truncate(int(0.4 * os.path.getsize(path)))
+    assert audio_truncated(str(path)) and sf.info(str(path)).frames < 4000
+    flac = tmp_path / "tone.flac"  # no chunk sizes to compare against
+    sf.write(flac, np.full(4000, 0.1, np.float32), 16000)
+    assert not audio_truncated(str(flac))
+
+
+def test_a_directory_in_the_way_is_named_and_kept(tmp_path):
+    (tmp_path / "out").mkdir()
+    with pytest.raises(IsADirectoryError, match=f"cannot write {tmp_path / 'out'}: it is a dir"):
+        with atomic_output(str(tmp_path / "out")) as tmp:
+            open(tmp, "w").close()
+    assert os.listdir(tmp_path) == ["out"] and os.listdir(tmp_path / "out") == []

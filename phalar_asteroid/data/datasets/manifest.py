@@ -16,11 +16,10 @@ than deep inside a worker.
 
 import json
 import os
-import struct
 
 import soundfile as sf
 
-from ...utils.io import write_json
+from ...utils.io import audio_truncated, write_json
 from .common import DatasetError
 
 MANIFEST_FORMAT_VERSION = 1
@@ -85,29 +84,6 @@ class Manifest(list):
         return cls(data["tracks"], data["dataset"], data["split"], data["skipped"])
 
 
-def _wav_truncated(path: str) -> bool:
-    """Whether a RIFF/WAVE file's ``data`` chunk claims more bytes than the file holds.
-
-    libsndfile silently shortens such files, so ``soundfile.info`` alone cannot see a truncation.
-    """
-    size = os.path.getsize(path)
-    with open(path, "rb") as fhandle:
-        if fhandle.read(4) != b"RIFF":
-            return False  # RF64 and others: no 32-bit size to compare against.
-        fhandle.seek(12)
-        while True:
-            header = fhandle.read(8)
-            if len(header) < 8:
-                return False
-            chunk_id, chunk_size = header[:4], struct.unpack("<I", header[4:])[0]
-            if chunk_id == b"data":
-                # 0 and 0xFFFFFFFF are streaming placeholders, not real sizes.
-                if chunk_size in (0, 0xFFFFFFFF):
-                    return False
-                return fhandle.tell() + chunk_size > size
-            fhandle.seek(chunk_size + (chunk_size & 1), os.SEEK_CUR)
-
-
 def probe_audio(path: str) -> tuple:
     """Check that an audio file exists, opens, is complete and non-empty.
 
@@ -130,7 +106,7 @@ def probe_audio(path: str) -> tuple:
         tail = sf.read(path, start=max(0, info.frames - _TAIL_FRAMES), dtype="float32")[0]
     except (RuntimeError, sf.LibsndfileError) as err:
         raise DatasetError(f"corrupt or unreadable audio file: {path} ({err})") from None
-    if len(tail) != min(info.frames, _TAIL_FRAMES) or _wav_truncated(path):
+    if len(tail) != min(info.frames, _TAIL_FRAMES) or audio_truncated(path):
         raise DatasetError(f"truncated audio file: {path}")
     return int(info.samplerate), int(info.frames), int(info.channels)
 
