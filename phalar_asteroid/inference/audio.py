@@ -61,7 +61,7 @@ def check_audio_file(path: str) -> None:
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")
     if os.path.isdir(path):
-        raise IsADirectoryError(f"{path}: is a folder, not an audio file")
+        raise IsADirectoryError(f"{path}: is a folder, not an audio file: pass the files in it")
     if not os.access(path, os.R_OK):
         raise PermissionError(f"{path}: permission denied")
     try:

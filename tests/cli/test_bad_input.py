@@ -44,7 +44,6 @@ def bad_audio(tmp_path):
     with open(tmp_path / "cut.wav", "r+b") as fhandle:  # 40 % of its bytes
         fhandle.truncate(int(0.4 * os.path.getsize(tmp_path / "cut.wav")))
     files["truncated audio file"] = tmp_path / "cut.wav"
-    files["a directory, not an audio file"] = tmp_path
     return {k: str(v) for k, v in files.items()}
 
 
@@ -57,6 +56,13 @@ def test_bad_audio_is_refused_by_every_command(bad_audio, audio, model_path, tmp
         fails(capsys, ["score", good, path, "--no-calibration", *model], path, message)
         fails(capsys, ["score", path, good, "--no-calibration", *model], path, message)
         fails(capsys, ["align", good, path, *model], path, message)
+    # A folder is a batch of stems for score and align; as a mix, or for embed, it is refused.
+    folder, message = str(tmp_path), "is a folder, not an audio file: pass the files in it"
+    for args in (
+        ["embed", good, folder, "--out", str(tmp_path / "e.npz")],
+        ["score", folder, good],
+    ):
+        fails(capsys, [*args, *model], folder, message)
     lib = tmp_path / "lib"
     assert main(["index", os.path.dirname(good), "--out", str(lib), *model]) == 0
     for message, path in bad_audio.items():
@@ -99,7 +105,7 @@ def test_failed_outputs_leave_nothing_behind(bad_audio, audio, model_path, tmp_p
     assert sorted(os.listdir(stems)) == ["a.wav", "b.wav"]
     # An existing folder as --out: named, and left as it was.
     args = ["embed", audio["bass1"], "--out", str(stems), "--model", model_path]
-    fails(capsys, args, f"--out cannot write {stems}: it is a directory")
+    fails(capsys, args, f"--out {stems}: is a folder, not a file to write")
     assert sorted(os.listdir(stems)) == ["a.wav", "b.wav"]
     plot = tmp_path / "out" / "curve.xyz"
     args = ["align", audio["mix"], audio["bass1"], "--max-offset", "0.04", "--plot", str(plot)]

@@ -30,7 +30,7 @@ def test_truncated_files_are_refused(audio, tmp_path, fmt):
 
 
 def test_a_folder_is_named_as_one(tmp_path):
-    with pytest.raises(IsADirectoryError, match=f"{tmp_path}: a directory, not an audio file"):
+    with pytest.raises(IsADirectoryError, match=f"{tmp_path}: is a folder, not an audio file"):
         load_audio(str(tmp_path), SR)
     with pytest.raises(FileNotFoundError, match="missing.wav: no such file"):
         load_audio(str(tmp_path / "missing.wav"), SR)
