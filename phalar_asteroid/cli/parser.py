@@ -177,6 +177,14 @@ def _search_arguments(parser):
         help="stem files, or folders of stems, to leave out of the ranking (e.g. those already in "
         "the mix); absolute or relative to the working directory",
     )
+    parser.add_argument(
+        "--index",
+        choices=("numpy", "exact", "ivf", "hnsw"),
+        default="numpy",
+        help="search engine: numpy (default: one exact pass over the keys), exact (faiss flat "
+        "inner product, same results), ivf or hnsw (faiss approximate, for large libraries; built "
+        "on first use and saved in the library folder as ann-ivf/ or ann-hnsw/)",
+    )
 
 
 def _align_arguments(parser):

@@ -257,7 +257,7 @@ class StemLibrary:
             mean = np.where(pairs > 0, sums / np.maximum(pairs, 1), -np.inf)
         return mean, pairs
 
-    def search(self, queries, query_windows, top: int = 10, exclude=None):
+    def search(self, queries, query_windows, top: int = 10, exclude=None, index=None):
         """The ``top`` stems with the highest mean aligned-window score.
 
         Args:
@@ -265,11 +265,21 @@ class StemLibrary:
             query_windows (np.ndarray): ``(m,)`` window indices.
             top (int): how many stems to return.
             exclude (array-like, optional): stem indices left out of the ranking.
+            index (AnnIndex or str, optional): search with a faiss index of this library
+                (:mod:`~phalar_asteroid.inference.ann`), or its kind (``"exact"``, ``"ivf"``,
+                ``"hnsw"``: loaded from beside the keys, else built and saved there); ``None`` or
+                ``"numpy"``: one exact pass over the keys with numpy.
 
         Returns:
             tuple: ``(file_indices, scores, pairs)``, best first; stems without a paired window
             and excluded stems are never returned.
         """
+        if index is not None and not (isinstance(index, str) and index == "numpy"):
+            from .ann import library_index
+
+            if isinstance(index, str):
+                index = library_index(self, index)
+            return index.search(self, queries, query_windows, top, exclude)
         scores, pairs = self.scores(queries, query_windows)
         if exclude is not None and len(exclude):
             exclude = np.asarray(exclude, dtype=np.int64)
@@ -552,7 +562,7 @@ class SearchHit:
 
 
 def search_file(
-    loaded, library, mix_path: str, top: int = 10, batch_size: int = 16, exclude=()
+    loaded, library, mix_path: str, top: int = 10, batch_size: int = 16, exclude=(), index=None
 ) -> list:
     """The library stems that best fit a mix file, best first.
 
@@ -565,6 +575,8 @@ def search_file(
         exclude (iterable of str): stem files, or folders of stems, left out of the ranking
             (e.g. the stems already in the mix); see :meth:`StemLibrary.match`. The other stems
             keep their scores.
+        index (AnnIndex or str, optional): the faiss index to search with (see
+            :meth:`StemLibrary.search`); ``None``: exact numpy search.
 
     Returns:
         list of SearchHit: at most ``top`` stems; stems with no window aligned with an active mix
@@ -585,7 +597,11 @@ def search_file(
     mix = embed_file(loaded.model, mix_path, batch_size)
     queries = loaded.model.query_vectors(mix.embeddings).cpu().numpy()
     best, scores, pairs = library.search(
-        queries, mix.windows, top, np.concatenate([np.zeros(0, np.int64), *excluded])
+        queries,
+        mix.windows,
+        top,
+        np.concatenate([np.zeros(0, np.int64), *excluded]),
+        index=index,
     )
     return [
         SearchHit(library.path(i), float(score), int(n)) for i, score, n in zip(best, scores, pairs)
