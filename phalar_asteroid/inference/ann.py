@@ -213,11 +213,20 @@ class AnnIndex:
 
     @property
     def nbytes(self) -> int:
-        """Approximate memory the indexes hold (their serialised size)."""
+        """Approximate memory the indexes hold: stored vectors, ids, centroids and links."""
         faiss = _faiss()
-        return sum(
-            faiss.serialize_index(index).nbytes for index in self.indexes if index is not None
-        )
+        total = 0
+        for index in self.indexes:
+            if index is None:
+                continue
+            if self.kind == "ivf":
+                ivf = faiss.extract_index_ivf(index)
+                total += ivf.ntotal * (ivf.code_size + 8) + ivf.nlist * ivf.d * 4
+            elif self.kind == "hnsw":
+                total += index.ntotal * index.d * 4 + index.hnsw.neighbors.size() * 4
+            else:
+                total += index.ntotal * index.code_size
+        return int(total)
 
     def check(self, library):
         """Raises ValueError unless this index was built from this library (shape, windows and

@@ -438,6 +438,9 @@ def build_library(
     dtype=np.float32,
     on_error=None,
     existing: StemLibrary = None,
+    num_workers: int = 0,
+    checkpoint_every: int = 0,
+    on_checkpoint=None,
 ):
     """Embeds stem files window by window into a library, or into an existing one.
 
@@ -454,6 +457,12 @@ def build_library(
         existing (StemLibrary, optional): a library built with the same model: only the files
             that :func:`plan_update` finds new or changed are embedded, stems whose file no
             longer exists are dropped, the other rows are kept as they are.
+        num_workers (int): DataLoader processes that read and resample the files while this
+            process embeds them (:mod:`~phalar_asteroid.inference.loading`); 0: read here.
+        checkpoint_every (int): with ``on_checkpoint``, every this many embedded files
+            ``on_checkpoint(library)`` gets the library so far (e.g. to save it: a killed run
+            then resumes from there, re-embedding only the files after it); 0: never.
+        on_checkpoint (callable, optional): see ``checkpoint_every``.
 
     Returns:
         StemLibrary: one row per active window of every usable file.
@@ -464,7 +473,8 @@ def build_library(
         OSError: (without ``on_error``) a missing or unreadable file.
         BuildInterrupted: Ctrl-C; it carries the library of the files embedded so far.
     """
-    from .embedding import embed_file  # imports torch
+    from .embedding import embed_file, embed_waveform  # imports torch
+    from .loading import decoded_files
 
     model = loaded.model
     if not model.similarity.searchable:
@@ -503,10 +513,19 @@ def build_library(
         return added if existing is None else existing.merge(added, dtype=dtype)
 
     try:
-        for path in tqdm(paths, desc="index", unit="file", disable=None):
+        # Workers decode the next files while this process embeds; without, embed_file reads.
+        items = decoded_files(paths, int(model.sample_rate), num_workers) if num_workers else paths
+        for item in tqdm(items, desc="index", unit="file", total=len(paths), disable=None):
+            path = item if isinstance(item, str) else item.path
             try:
-                stat = file_stat(path)
-                windows = embed_file(model, path, batch_size)
+                if isinstance(item, str):
+                    stat = file_stat(path)
+                    windows = embed_file(model, path, batch_size)
+                elif item.error is not None:
+                    raise item.error
+                else:
+                    stat = item.stat
+                    windows = embed_waveform(model, item.wav, batch_size, path)
             except (OSError, ValueError) as err:
                 if on_error is None:
                     raise
@@ -517,6 +536,12 @@ def build_library(
             row_window.append(windows.windows)
             files.append(os.path.relpath(path, root))
             stats.append(stat)
+            if (
+                on_checkpoint is not None
+                and checkpoint_every
+                and len(files) % checkpoint_every == 0
+            ):
+                on_checkpoint(assemble())
     except KeyboardInterrupt:
         raise BuildInterrupted(assemble()) from None
     library = assemble()
