@@ -277,7 +277,8 @@ class AnnIndex:
             )
         query_windows = np.asarray(query_windows, dtype=np.int64)
         excluded = np.zeros(0, np.int64) if exclude is None else np.asarray(exclude, np.int64)
-        k = max(int(self.params["candidates"]), int(top) + len(excluded))
+        # One row more than the stems wanted: the last score bounds the stems not listed.
+        k = max(int(self.params["candidates"]), int(top) + len(excluded) + 1)
         while True:
             found, bound = self._candidates(queries, query_windows, k)
             rows = [library.window_offsets[w] + r for w, r in found]
