@@ -43,6 +43,13 @@ def _save_interrupted(args, library):
         warn("index", f"saved {len(library.files)} stems to {args.out}: run again to resume")
 
 
+def _checkpoint(args, library):
+    """Saves the library so far (atomically: :meth:`StemLibrary.save`) for a killed run."""
+    if library is not None and library.files:
+        with reported("--out"):
+            library.save(args.out)
+
+
 def _report(args, library, added, updated=(), dropped=(), skipped=(), appended=True):
     if args.json:
         print_json(
@@ -110,6 +117,9 @@ def run(args):
             dtype=np.float16 if float16 else np.float32,
             on_error=on_error if args.skip_errors else None,
             existing=None if update is None else update.library,
+            num_workers=args.num_workers,
+            checkpoint_every=args.checkpoint_every,
+            on_checkpoint=lambda partial: _checkpoint(args, partial),
         )
     except BuildInterrupted as stop:
         _save_interrupted(args, stop.library)

@@ -96,6 +96,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer of at least 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def _add_common_arguments(parser):
     parser.add_argument(
         "--json",
@@ -162,6 +170,22 @@ def _index_arguments(parser):
         action="store_true",
         help="embed every file anew instead of adding to an existing library at --out",
     )
+    parser.add_argument(
+        "--num-workers",
+        "--num_workers",
+        type=non_negative_int,
+        default=0,
+        help="processes that read and resample the audio while the model embeds (default: 0, "
+        "read in the main process)",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=non_negative_int,
+        default=100,
+        metavar="N",
+        help="save the library to --out every N embedded files, so that a killed run resumes "
+        "from there (default: 100; 0: only at the end)",
+    )
 
 
 def _search_arguments(parser):
@@ -176,6 +200,14 @@ def _search_arguments(parser):
         metavar="PATH",
         help="stem files, or folders of stems, to leave out of the ranking (e.g. those already in "
         "the mix); absolute or relative to the working directory",
+    )
+    parser.add_argument(
+        "--index",
+        choices=("numpy", "exact", "ivf", "hnsw"),
+        default="numpy",
+        help="search engine: numpy (default: one exact pass over the keys), exact (faiss flat "
+        "inner product, same results), ivf or hnsw (faiss approximate, for large libraries; built "
+        "on first use and saved in the library folder as ann-ivf/ or ann-hnsw/)",
     )
 
 

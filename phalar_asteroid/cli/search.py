@@ -20,7 +20,15 @@ def run(args):
     loaded = load_model_option(args)
     with reported():  # the messages name the library folder or the mix file at fault
         check_compatible(library, loaded, args.library)
-        hits = search_file(loaded, library, args.mix, args.top, args.batch_size, args.exclude)
+        hits = search_file(
+            loaded,
+            library,
+            args.mix,
+            args.top,
+            args.batch_size,
+            args.exclude,
+            index=None if args.index == "numpy" else args.index,
+        )
     if not hits:
         raise CliError(f"no stem in {args.library} has a window aligned with an active mix window")
     if args.json:

@@ -257,7 +257,7 @@ class StemLibrary:
             mean = np.where(pairs > 0, sums / np.maximum(pairs, 1), -np.inf)
         return mean, pairs
 
-    def search(self, queries, query_windows, top: int = 10, exclude=None):
+    def search(self, queries, query_windows, top: int = 10, exclude=None, index=None):
         """The ``top`` stems with the highest mean aligned-window score.
 
         Args:
@@ -265,11 +265,21 @@ class StemLibrary:
             query_windows (np.ndarray): ``(m,)`` window indices.
             top (int): how many stems to return.
             exclude (array-like, optional): stem indices left out of the ranking.
+            index (AnnIndex or str, optional): search with a faiss index of this library
+                (:mod:`~phalar_asteroid.inference.ann`), or its kind (``"exact"``, ``"ivf"``,
+                ``"hnsw"``: loaded from beside the keys, else built and saved there); ``None`` or
+                ``"numpy"``: one exact pass over the keys with numpy.
 
         Returns:
             tuple: ``(file_indices, scores, pairs)``, best first; stems without a paired window
             and excluded stems are never returned.
         """
+        if index is not None and not (isinstance(index, str) and index == "numpy"):
+            from .ann import library_index
+
+            if isinstance(index, str):
+                index = library_index(self, index)
+            return index.search(self, queries, query_windows, top, exclude)
         scores, pairs = self.scores(queries, query_windows)
         if exclude is not None and len(exclude):
             exclude = np.asarray(exclude, dtype=np.int64)
@@ -443,6 +453,9 @@ def build_library(
     dtype=np.float32,
     on_error=None,
     existing: StemLibrary = None,
+    num_workers: int = 0,
+    checkpoint_every: int = 0,
+    on_checkpoint=None,
 ):
     """Embeds stem files window by window into a library, or into an existing one.
 
@@ -459,6 +472,12 @@ def build_library(
         existing (StemLibrary, optional): a library built with the same model: only the files
             that :func:`plan_update` finds new or changed are embedded, stems whose file no
             longer exists are dropped, the other rows are kept as they are.
+        num_workers (int): DataLoader processes that read and resample the files while this
+            process embeds them (:mod:`~phalar_asteroid.inference.loading`); 0: read here.
+        checkpoint_every (int): with ``on_checkpoint``, every this many embedded files
+            ``on_checkpoint(library)`` gets the library so far (e.g. to save it: a killed run
+            then resumes from there, re-embedding only the files after it); 0: never.
+        on_checkpoint (callable, optional): see ``checkpoint_every``.
 
     Returns:
         StemLibrary: one row per active window of every usable file.
@@ -469,7 +488,8 @@ def build_library(
         OSError: (without ``on_error``) a missing or unreadable file.
         BuildInterrupted: Ctrl-C; it carries the library of the files embedded so far.
     """
-    from .embedding import embed_file  # imports torch
+    from .embedding import embed_file, embed_waveform  # imports torch
+    from .loading import decoded_files
 
     model = loaded.model
     if not model.similarity.searchable:
@@ -508,10 +528,19 @@ def build_library(
         return added if existing is None else existing.merge(added, dtype=dtype)
 
     try:
-        for path in tqdm(paths, desc="index", unit="file", disable=None):
+        # Workers decode the next files while this process embeds; without, embed_file reads.
+        items = decoded_files(paths, int(model.sample_rate), num_workers) if num_workers else paths
+        for item in tqdm(items, desc="index", unit="file", total=len(paths), disable=None):
+            path = item if isinstance(item, str) else item.path
             try:
-                stat = file_stat(path)
-                windows = embed_file(model, path, batch_size)
+                if isinstance(item, str):
+                    stat = file_stat(path)
+                    windows = embed_file(model, path, batch_size)
+                elif item.error is not None:
+                    raise item.error
+                else:
+                    stat = item.stat
+                    windows = embed_waveform(model, item.wav, batch_size, path)
             except (OSError, ValueError) as err:
                 if on_error is None:
                     raise
@@ -522,6 +551,12 @@ def build_library(
             row_window.append(windows.windows)
             files.append(os.path.relpath(path, root))
             stats.append(stat)
+            if (
+                on_checkpoint is not None
+                and checkpoint_every
+                and len(files) % checkpoint_every == 0
+            ):
+                on_checkpoint(assemble())
     except KeyboardInterrupt:
         raise BuildInterrupted(assemble()) from None
     library = assemble()
@@ -567,7 +602,7 @@ class SearchHit:
 
 
 def search_file(
-    loaded, library, mix_path: str, top: int = 10, batch_size: int = 16, exclude=()
+    loaded, library, mix_path: str, top: int = 10, batch_size: int = 16, exclude=(), index=None
 ) -> list:
     """The library stems that best fit a mix file, best first.
 
@@ -580,6 +615,8 @@ def search_file(
         exclude (iterable of str): stem files, or folders of stems, left out of the ranking
             (e.g. the stems already in the mix); see :meth:`StemLibrary.match`. The other stems
             keep their scores.
+        index (AnnIndex or str, optional): the faiss index to search with (see
+            :meth:`StemLibrary.search`); ``None``: exact numpy search.
 
     Returns:
         list of SearchHit: at most ``top`` stems; stems with no window aligned with an active mix
@@ -612,7 +649,11 @@ def search_file(
         )
     queries = loaded.model.query_vectors(mix.embeddings).cpu().numpy()
     best, scores, pairs = library.search(
-        queries, mix.windows, top, np.concatenate([np.zeros(0, np.int64), *excluded])
+        queries,
+        mix.windows,
+        top,
+        np.concatenate([np.zeros(0, np.int64), *excluded]),
+        index=index,
     )
     return [
         SearchHit(library.path(i), float(score), int(n)) for i, score, n in zip(best, scores, pairs)

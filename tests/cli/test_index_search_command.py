@@ -103,3 +103,14 @@ def test_float16_library_gives_the_same_scores(audio, model_path, library, tmp_p
     assert results[0].keys() == results[1].keys()
     for path, score in results[0].items():
         assert abs(results[1][path] - score) < 2e-3
+
+
+@pytest.mark.parametrize("engine", ["exact", "ivf"])
+def test_search_with_a_faiss_index(audio, model_path, library, engine, capsys):
+    args = ["search", audio["mix"], "--library", library, "--top", "4", "--model", model_path]
+    assert main(args) == 0
+    want = parse_results(capsys.readouterr().out)
+    assert main(args + ["--index", engine]) == 0
+    got = parse_results(capsys.readouterr().out)
+    assert got[0] == want[0] and got[2] == want[2]  # 6 stems: every IVF list is complete
+    np.testing.assert_allclose(got[1], want[1], atol=1e-4)

@@ -6,6 +6,7 @@ import os
 import shutil
 
 import numpy as np
+import pytest
 
 from phalar_asteroid.cli import main
 from phalar_asteroid.inference import embedding, model
@@ -118,3 +119,24 @@ def test_search_exclude(audio, stems, model_path, tmp_path, capsys):
     captured = capsys.readouterr()
     assert f"--exclude {tmp_path / 'nothing.wav'}: no stem of {lib}" in captured.err
     assert len(json.loads(captured.out)["hits"]) == 6
+
+
+def test_a_killed_index_resumes_from_its_last_checkpoint(
+    stems, model_path, tmp_path, capsys, monkeypatch
+):
+    lib = str(tmp_path / "stems.lib")
+    calls, original = [], embedding.embed_file
+
+    def killed(model, path, batch_size=16):  # the process dies (no Ctrl-C handler runs)
+        calls.append(os.path.basename(path))
+        if len(calls) == 4:
+            raise SystemExit(137)
+        return original(model, path, batch_size)
+
+    monkeypatch.setattr(embedding, "embed_file", killed)
+    with pytest.raises(SystemExit):
+        main(["index", stems, "--out", lib, "--model", model_path, "--checkpoint-every", "2"])
+    assert [os.path.basename(p) for p in StemLibrary.load(lib).paths] == calls[:2]
+    calls.append("done")
+    assert index(capsys, stems, lib, model_path)["n_stems"] == 6
+    assert calls[5:] == ["bass2.wav", "bass3.wav", "bass4.wav", "melody_44k.wav"]

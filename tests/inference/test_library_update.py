@@ -145,3 +145,18 @@ def test_an_interrupted_build_keeps_what_was_embedded(loaded, stems, monkeypatch
         build_library(loaded, paths, stems)
     assert isinstance(stop.value, KeyboardInterrupt)
     assert stop.value.library.paths == paths[:2]
+
+
+def test_workers_give_the_same_library_and_checkpoints_land(loaded, stems):
+    paths = find_audio_files(stems)
+    serial = build_library(loaded, paths, stems)
+    saved = []
+    parallel = build_library(
+        loaded, paths, stems, num_workers=2, checkpoint_every=2, on_checkpoint=saved.append
+    )
+    assert parallel.paths == serial.paths
+    np.testing.assert_array_equal(parallel.row_file, serial.row_file)
+    np.testing.assert_allclose(parallel.keys, serial.keys, atol=1e-6)
+    np.testing.assert_array_equal(parallel.file_stats, serial.file_stats)
+    assert [len(library.files) for library in saved] == [2, 4, 6]
+    assert saved[0].paths == paths[:2]
