@@ -7,44 +7,78 @@ set -o pipefail
 
 # Storage. The embedded band corpus is rendered into $data_root when it has no slakh/ folder;
 # GuitarSet is read from the common data root holding guitarset/ (mirdata's data_home) when given.
-data_root=data/band_corpus
-guitarset_root=
+data_root=data/band_corpus  # embedded band corpus (stage 0 renders it)
+guitarset_root=             # data root holding guitarset/: GuitarSet instead of the band corpus
 # Python with phalar_asteroid installed (make install); the Makefile puts .venv/bin first in PATH.
-python_path=python
+python_path=python          # Python with phalar_asteroid installed
 
 # Example usage
 # ./run.sh --model_path ../stem_retrieval/exp/train_phalar_quick_embedded/best_model.pth
 # ./run.sh --stage 1 --guitarset_root /data --model_path /path/to/best_model.pth --tag guitarset
 
 # General
-stage=0       # Controls from which stage to start
-stop_stage=4  # Last stage to run
+stage=0       # First stage to run (0-4)
+stop_stage=4  # Last stage to run (stage-4)
 tag=""        # Experiment tag; default "<corpus>_<model folder>" so that re-runs resume it
 id=$CUDA_VISIBLE_DEVICES  # GPUs to use (CUDA_VISIBLE_DEVICES); empty keeps the environment's
 
 # Data
 n_tracks=16        # band tracks of the embedded corpus
-max_seconds=30     # crop of each rendered track
-render_seed=0
-render_workers=2
+max_seconds=30     # crop of each rendered track in seconds, >= 1
+render_seed=0      # seed of the rendered corpus
+render_workers=2   # parallel rendering processes
 split=all          # band corpus split: train | valid | test | a list (valid,test) | all
 
 # Model and frames
-model_path=""      # best_model.pth of the stem_retrieval recipe (inference.load_model)
+model_path=""      # best_model.pth of the stem_retrieval recipe (stage 3 needs it)
 hop_seconds=0.02   # frame stride; a whole number of the model's hops
 batch_size=64      # windows per backbone call
 
 # Probes
-n_folds=5
-epochs=10
+n_folds=5          # cross-validation folds of the probes, >= 2
+epochs=10          # training epochs of each probe
 
 # Evaluation
-eval_use_gpu=1
+eval_use_gpu=1     # 1: run the model on the GPU when there is one; 0: on the CPU
 
-help_message="Usage: ./run.sh --model_path PATH [--stage N] [--stop_stage N] [--guitarset_root DIR]
-  [--tag T] [--hop_seconds S] [--n_folds N] [--epochs N] [--n_tracks N] [--max_seconds S]"
+help_message="Usage: ./run.sh --model_path PATH [--name value ...]
+Linear chord probing of PHALAR embeddings. Stages: 0 render the band corpus, 1 recordings and
+chords, 2 chroma baseline features, 3 PHALAR frame embeddings, 4 probes and report (README.md)."
 
 . utils/parse_options.sh
+
+# Every option is checked here, before any work: a bad value stops the run with one line.
+check_no_args "$@"
+check_int stage 0 4
+check_int stop_stage "$stage" 4
+check_match tag '^[A-Za-z0-9._+-]*$' "letters, digits and . _ + - only"
+check_match id '^[A-Za-z0-9,:/_-]*$' "comma-separated device indices or UUIDs"
+check_match data_root '.' "a folder"
+check_command python_path
+check_int n_tracks 1
+check_number max_seconds 1
+check_int render_seed 0
+check_int render_workers 1
+[[ $split == all ]] || check_list split train valid test
+check_positive hop_seconds
+check_int batch_size 1
+check_int n_folds 2
+check_int epochs 1
+check_choice eval_use_gpu 0 1
+if [[ $stage -le 3 && $stop_stage -ge 3 && ! -f $model_path ]]; then
+  option_error "--model_path takes a PHALAR best_model.pth (stage 3 needs it), got '$model_path'"
+fi
+
+# check_data STAGE: the data a stage reads exists: GuitarSet, or (stage 1) the rendered corpus.
+check_data() {
+  if [[ -n $guitarset_root && ! -d $guitarset_root/guitarset ]]; then
+    option_error "--guitarset_root: no guitarset/ under '$guitarset_root'"
+  fi
+  if [[ -z $guitarset_root && $1 -ge 1 && ! -d $data_root/slakh ]]; then
+    option_error "--data_root: no band corpus (slakh/) under '$data_root' (stage 0 renders it)"
+  fi
+  return 0
+}
 
 if [[ -n $id ]]; then export CUDA_VISIBLE_DEVICES=$id; fi
 if [[ -n $guitarset_root ]]; then corpus=guitarset; else corpus=band_${split//,/+}; fi
@@ -52,11 +86,9 @@ data_dir=data/$corpus
 mkdir -p logs
 
 if [[ $stage -le 0 && $stop_stage -ge 0 ]]; then
+  check_data 0
   echo "Stage 0: data"
   if [[ -n $guitarset_root ]]; then
-    if [[ ! -d $guitarset_root/guitarset ]]; then
-      echo "No guitarset/ under --guitarset_root $guitarset_root"; exit 1
-    fi
     echo "GuitarSet from $guitarset_root: nothing to render"
   else
     # Resumable: finished tracks are kept, a half-written one is redone.
@@ -67,6 +99,7 @@ if [[ $stage -le 0 && $stop_stage -ge 0 ]]; then
 fi
 
 if [[ $stage -le 1 && $stop_stage -ge 1 ]]; then
+  check_data 1
   echo "Stage 1: recordings and chord annotations ($corpus)"
   $python_path local/prepare_data.py --data_root "$data_root" \
     --guitarset_root "$guitarset_root" --split $split --out_dir $data_dir
@@ -88,9 +121,6 @@ mkdir -p $expdir && echo $uuid >> $expdir/run_uuid.txt
 
 if [[ $stage -le 3 && $stop_stage -ge 3 ]]; then
   echo "Stage 3: PHALAR frame embeddings"
-  if [[ ! -f $model_path ]]; then
-    echo "Give --model_path (a PHALAR best_model.pth), got '$model_path'"; exit 1
-  fi
   $python_path local/phalar_features.py --manifest $data_dir/manifest.json \
     --model_path "$model_path" --exp_dir $expdir --hop_seconds $hop_seconds \
     --batch_size $batch_size --use_gpu $eval_use_gpu | tee logs/phalar_features_${tag}.log

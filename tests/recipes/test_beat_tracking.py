@@ -142,7 +142,7 @@ def test_beat_tracking_recipe_needs_a_model(tmp_path, band_corpus):
     recipe = copy_recipe("beat_tracking", tmp_path)
     result = run_recipe(recipe, "--stage", 4, "--data_root", band_corpus, "--tag", "t")
     assert result.returncode != 0
-    assert "Give --model_path" in result.stdout
+    assert "--model_path takes a PHALAR best_model.pth" in result.stderr
 
 
 def test_gtzan_track_list_counts_unreadable_files(tmp_path):

@@ -13,9 +13,13 @@ from asteroid.utils import parse_args_as_dict, prepare_parser_from_dict
 
 from phalar_asteroid.utils.config import load_conf
 
+# copy_recipe: a private copy of a recipe with utils/ resolved.
+from test_beat_tracking import copy_recipe
+
 RECIPE = os.path.join(os.path.dirname(__file__), "..", "..", "recipes", "stem_retrieval")
 RECIPE = os.path.abspath(RECIPE)
 LOCAL = os.path.join(RECIPE, "local")
+DATA_FIXTURES = os.path.join(os.path.dirname(__file__), "..", "data")
 
 
 def _load_module(name, path):
@@ -71,7 +75,71 @@ def test_parse_options_config_file_and_help(tmp_path):
     out = _bash('echo "$stage|$tag"', "--config", str(config), "--tag", "cli")
     assert out.stdout.strip() == "7|cli"  # the command line wins over the config file
     out = _bash("echo reached", "--help")
-    assert out.returncode == 0 and "usage: demo" in out.stderr and "reached" not in out.stdout
+    assert out.returncode == 0 and "usage: demo" in out.stdout and "reached" not in out.stdout
+
+
+def test_parse_options_true_false_rule_follows_the_declared_default(tmp_path):
+    # tag's default is empty: an earlier value of false (command line or config) does not make
+    # it a true/false option.
+    out = _bash('echo "$tag"', "--tag", "false", "--tag", "x")
+    assert out.returncode == 0 and out.stdout.strip() == "x", out.stderr
+    config = tmp_path / "opts.sh"
+    config.write_text("tag=true\nuse_gpu=1\n")
+    out = _bash('echo "$tag|$use_gpu"', "--config", str(config), "--tag", "y")
+    assert out.returncode == 0 and out.stdout.strip() == "y|1", out.stderr
+    out = _bash("echo reached", "--config", str(config), "--use_gpu", "1")
+    assert out.returncode == 1 and "takes true or false" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "check, args, message",
+    [
+        ("check_int stage 0 4", ["--stage", "x"], "--stage takes an integer in 0..4, got 'x'"),
+        ("check_int stage 0 4", ["--stage", "9"], "--stage takes an integer in 0..4, got '9'"),
+        ("check_int stage 0 4", ["--stage", "1.5"], "--stage takes an integer in 0..4"),
+        ("check_int stage 0 4", ["--stage", ""], "--stage takes an integer in 0..4, got ''"),
+        ("check_int num_nodes 1", ["--num_nodes", "0"], "--num_nodes takes an integer >= 1"),
+        ("check_number tag 1", ["--tag", "0.5"], "--tag takes a number >= 1, got '0.5'"),
+        ("check_number tag 1", ["--tag", "1e"], "--tag takes a number >= 1, got '1e'"),
+        ("check_positive tag", ["--tag", "0"], "--tag takes a number > 0, got '0'"),
+        ("check_positive tag", ["--tag", "nan"], "--tag takes a number > 0, got 'nan'"),
+        ("check_bool tag", ["--tag", "maybe"], "--tag takes true or false, got 'maybe'"),
+        ("check_choice tag a b", ["--tag", "c"], "--tag takes one of a | b, got 'c'"),
+        ("check_list tag a b", ["--tag", "a,c"], "--tag takes a comma-separated list of a, b"),
+        ("check_list tag a b", ["--tag", "a,"], "--tag takes a comma-separated list of a, b"),
+        ("check_ints tag 2", ["--tag", "8,1"], "--tag takes comma-separated integers >= 2"),
+        ("check_ints tag 0", ["--tag", "0,x"], "--tag takes comma-separated integers >= 0"),
+        ("check_match tag '^[a-z]+$' 'lower-case letters'", ["--tag", "A"], "--tag takes lower"),
+        ("check_command tag", ["--tag", "no-such-command-x"], "--tag takes a command"),
+        ("check_no_args", ["--tag", "a", "b"], "unexpected argument 'b'"),
+    ],
+)
+def test_option_checks_reject_with_one_line(check, args, message):
+    out = _bash(f'{check} "$@"\necho reached', *args)
+    assert out.returncode == 1 and "reached" not in out.stdout, out.stdout + out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"demo: {message}"), out.stderr
+
+
+@pytest.mark.parametrize(
+    "check, args, value",
+    [
+        ("check_int stage 0 4", ["--stage", "04"], "4"),  # normalised: bash reads 04 as octal
+        ("check_int stage -2", ["--stage", "-1"], "-1"),
+        ("check_number tag 1", ["--tag", "1.5"], "1.5"),
+        ("check_number tag 0 1", ["--tag", ".5"], ".5"),
+        ("check_positive tag", ["--tag", "2e-3"], "2e-3"),
+        ("check_bool use_gpu", [], "true"),
+        ("check_choice tag '' a", [], ""),
+        ("check_list tag a b", ["--tag", "b,a"], "b,a"),
+        ("check_ints tag 0", ["--tag", "0,1,2"], "0,1,2"),
+        ("check_command tag", ["--tag", "bash"], "bash"),
+    ],
+)
+def test_option_checks_accept(check, args, value):
+    name = check.split()[1]
+    out = _bash(f'set -e\n{check}\necho "${name}"', *args)  # run.sh files run under set -e
+    assert out.returncode == 0 and out.stdout.strip() == value and not out.stderr, out.stderr
 
 
 def test_conf_overlays_and_command_line():
@@ -135,6 +203,40 @@ def test_build_model_from_conf():
     cocola = build_model(load_conf(CONF, overlay_paths("models/cocola", LOCAL)))
     assert type(cocola).__name__ == "COCOLA"
     assert sum(p.numel() for p in cocola.parameters()) == 4_926_300
+
+
+def test_stage_1_skips_a_bad_track_with_strict_false(tmp_path):
+    """One corrupt stem fails stage 1 by default, naming it; ``--strict false`` skips its track."""
+    sys.path.insert(0, DATA_FIXTURES)
+    from data_fixtures import chorale_stems, make_cocochorales
+
+    root = tmp_path / "coco"
+    pieces = {"train": [1, 2], "valid": [3, 4], "test": [5, 6, 7]}
+    folders = make_cocochorales(str(root), pieces, chorale_stems)
+    bad = os.path.join(folders["string_track000006"], "stems_audio", "1_violin.wav")
+    with open(bad, "wb") as fhandle:
+        fhandle.write(b"RIFF\x00\x00not a wav file")
+    recipe = copy_recipe("stem_retrieval", tmp_path)
+    options = (
+        f"--stage 1 --stop_stage 1 --preset quick --dataset cocochorales --cocochorales_root "
+        f"{root} --protocols other-track --seeds 0 --n_queries 4 --val_queries 2"
+    )
+    cmd = ["bash", "run.sh", *options.split(), "--python_path", sys.executable]
+    strict = subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, timeout=300)
+    assert strict.returncode != 0 and bad in strict.stderr
+    assert "Traceback" not in strict.stderr and "--strict false" in strict.stderr
+    loose = subprocess.run(
+        cmd + ["--strict", "false"], cwd=recipe, capture_output=True, text=True, timeout=300
+    )
+    assert loose.returncode == 0, loose.stdout[-2000:] + loose.stderr[-2000:]
+    assert "skipping track string_track000006" in loose.stderr and bad in loose.stderr
+    manifest = json.loads((recipe / "data/manifests/cocochorales_test.json").read_text())
+    assert [t["track_id"] for t in manifest["tracks"]] == [
+        "string_track000005",
+        "string_track000007",
+    ]
+    assert [s["track_id"] for s in manifest["skipped"]] == ["string_track000006"]
+    assert (recipe / "data/lists/cocochorales_test_other-track.json").is_file()
 
 
 #: Tiny models and data for the end-to-end run (every model gets these train.py options).

@@ -6,12 +6,14 @@ A manifest is a list of track dicts::
     {"dataset": str, "track_id": str, "split": str, "sample_rate": int,
      "num_frames": int,            # minimum over the stems
      "duration": float,            # num_frames / sample_rate
-     "stems": [{"name", "family", "instrument", "path", "program", "is_drum", "has_bleed"}],
+     "stems": [{"name", "family", "instrument", "path", "program", "is_drum", "has_bleed",
+                "num_frames"}],   # the stem file's own length
      "beats_path": str | None, "chords_path": str | None, ...}
 
 Loaders may add dataset-specific keys (e.g. ``genre`` for GTZAN). Every stem is probed with
 ``soundfile.info`` when the manifest is built, so that bad files fail here, with their path, rather
-than deep inside a worker.
+than deep inside a worker. Readers (:func:`.stems.load_stems`) compare every file they open with
+its rate and length here, so that a file changed after the manifest was written is named too.
 """
 
 import json
@@ -120,7 +122,7 @@ def finalize_track(dataset: str, raw: dict) -> dict:
             as returned by a loader's ``manifest_track``.
 
     Returns:
-        dict: the complete manifest entry.
+        dict: the complete manifest entry (each stem with its file's ``num_frames``).
 
     Raises:
         DatasetError: when a stem is bad, the track has no stems, or the stems' sample rates
@@ -128,17 +130,19 @@ def finalize_track(dataset: str, raw: dict) -> dict:
     """
     if not raw["stems"]:
         raise DatasetError(f"track {raw['track_id']} has no stems with audio")
-    rates, frames = set(), []
+    rates, frames, stems = set(), [], []
     for stem in raw["stems"]:
         rate, num_frames, _ = probe_audio(stem["path"])
         rates.add(rate)
         frames.append(num_frames)
+        stems.append({**stem, "num_frames": num_frames})
     if len(rates) > 1:
         raise DatasetError(f"stems of track {raw['track_id']} differ in sample rate: {rates}")
     rate = rates.pop()
     num_frames = min(frames)
     return {
         **raw,
+        "stems": stems,
         "dataset": dataset,
         "sample_rate": rate,
         "num_frames": num_frames,

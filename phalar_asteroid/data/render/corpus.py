@@ -13,20 +13,29 @@ long movements stop at the last barline that keeps the track within 120 s; ``--m
 crops every track instead.
 
 Tracks render in parallel processes. A track is written into a ``.tmp-*`` folder beside its final
-folder (:func:`~phalar_asteroid.utils.io.atomic_output`) and renamed when complete, so an interrupted run never leaves half a track; a re-run
-removes stale temporary folders and skips finished tracks. The same arguments give the same bytes.
+folder (:func:`~phalar_asteroid.utils.io.atomic_output`) and renamed when complete, so an
+interrupted run never leaves half a track; a re-run removes stale temporary folders and skips
+finished tracks. The same arguments give the same bytes.
+
+Ctrl-C cancels the tracks not started, terminates the workers at once and ends the command with
+one line (``interrupted: N of M tracks done, rerun to resume``) and exit status 130. The workers
+leave Ctrl-C to their parent, and each one exits by itself when its parent dies (killed
+outright), so no worker outlives the run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -41,6 +50,24 @@ from .track import render_track
 logger = logging.getLogger(__name__)
 
 CONFIG_NAME = "render_config.json"
+#: Seconds between two checks of a worker that its parent is still alive.
+PARENT_POLL_SECONDS = 0.5
+#: Seconds granted to a terminated worker to exit.
+TERMINATE_SECONDS = 5.0
+
+
+class RenderInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`render_corpus`, raised once the workers are stopped.
+
+    Args:
+        done: finished tracks of the corpus, earlier runs' included (what a rerun skips).
+        planned: tracks of the corpus.
+    """
+
+    def __init__(self, done: int, planned: int):
+        super().__init__(f"interrupted: {done} of {planned} tracks done, rerun to resume")
+        self.done = done
+        self.planned = planned
 
 
 def render_corpus(
@@ -73,6 +100,8 @@ def render_corpus(
         NotADirectoryError: when ``out_dir`` exists and is not a folder.
         ValueError: on invalid arguments, or when ``out_dir`` holds a corpus rendered with
             another seed, flavour or crop.
+        RenderInterrupted: on Ctrl-C (a ``KeyboardInterrupt``), once the workers are stopped;
+            finished tracks are kept, so a rerun resumes.
     """
     started = time.perf_counter()
     out = os.fspath(out_dir)
@@ -94,13 +123,20 @@ def render_corpus(
         "stale_temp_removed": stale,
         "audio_seconds": 0.0,
     }
-    for ok, seconds, message in _run(pending, layout, max_seconds, workers):
-        if ok:
-            summary["tracks_rendered"] += 1
-            summary["audio_seconds"] += seconds
-        else:
-            summary["tracks_failed"] += 1
-            logger.warning("skipped a track: %s", message)
+    try:
+        # closing: whatever stops the loop stops the workers before it propagates.
+        with contextlib.closing(_run(pending, layout, max_seconds, workers)) as results:
+            for ok, seconds, message in results:
+                if ok:
+                    summary["tracks_rendered"] += 1
+                    summary["audio_seconds"] += seconds
+                else:
+                    summary["tracks_failed"] += 1
+                    logger.warning("skipped a track: %s", message)
+    except KeyboardInterrupt:
+        # Counted on disk: a worker may have finished a track that was not reported yet.
+        done = sum(os.path.exists(track_dir(out, layout, plan)) for plan in plans)
+        raise RenderInterrupted(done, len(plans)) from None
     summary["audio_seconds"] = round(summary["audio_seconds"], 3)
     summary["wall_seconds"] = round(time.perf_counter() - started, 3)
     return summary
@@ -172,24 +208,94 @@ def _remove_stale_temps(out: str, layout: str) -> int:
 def _run(
     pending: list[tuple[TrackPlan, str]], layout: str, max_seconds: float | None, workers: int
 ) -> Iterator[tuple[bool, float, str]]:
-    """Render pending tracks, in this process or a pool, yielding ``_render_one`` results."""
+    """Render pending tracks, in this process or a pool, yielding ``_render_one`` results.
+
+    Closing the generator early (Ctrl-C, an error) cancels the tracks not started and terminates
+    the workers (:func:`_stop_pool`).
+    """
     progress = tqdm(total=len(pending), desc="rendering", unit="track")
-    if workers == 1 or len(pending) <= 1:
-        for plan, folder in pending:
-            yield _render_one(plan, folder, layout, max_seconds)
-            progress.update()
-    else:
+    try:
+        if workers == 1 or len(pending) <= 1:
+            for plan, folder in pending:
+                yield _render_one(plan, folder, layout, max_seconds)
+                progress.update()
+            return
         # spawn: workers start clean instead of inheriting the caller's threads and state.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = [
-                pool.submit(_render_one, plan, folder, layout, max_seconds)
-                for plan, folder in pending
-            ]
+        pool = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),)
+        )
+        try:
+            # The workers start here (one per submission, up to `workers`), and inherit an
+            # ignored SIGINT: a Ctrl-C to the process group reaches this process only.
+            with _sigint_ignored():
+                futures = [
+                    pool.submit(_render_one, plan, folder, layout, max_seconds)
+                    for plan, folder in pending
+                ]
             for future in as_completed(futures):
                 yield future.result()
                 progress.update()
-    progress.close()
+        except BaseException:  # KeyboardInterrupt, GeneratorExit, an error of the pool
+            _stop_pool(pool)
+            raise
+        pool.shutdown()
+    finally:
+        progress.close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore SIGINT inside the block (in the main thread only, where signals are handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the tracks not started and terminate the workers, without waiting for them.
+
+    A track being written is left in its temporary folder, which the next run removes.
+    """
+    with _sigint_ignored():  # a second Ctrl-C must not interrupt the cleanup
+        # The executor has no public handle on its processes; this is the documented attribute
+        # of CPython's implementation since 3.2.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(TERMINATE_SECONDS)
+
+
+def _init_worker(parent: int) -> None:
+    """Initializer of the pool's workers: Ctrl-C is the parent's, and the parent's death ends us.
+
+    Args:
+        parent: the parent's process id.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    watchdog = threading.Thread(
+        target=_exit_with_parent, args=(parent,), name="parent-watchdog", daemon=True
+    )
+    watchdog.start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit this process at once when its parent has died (it is then reparented).
+
+    Args:
+        parent: the parent's process id.
+    """
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
 
 
 def _render_one(
@@ -221,6 +327,10 @@ def main(argv: list[str] | None = None) -> None:
 
     Args:
         argv: arguments without the program name; None reads ``sys.argv``.
+
+    Raises:
+        SystemExit: 2 on bad arguments; 130 on Ctrl-C, after one line on stderr saying how many
+            tracks are done.
     """
     parser = argparse.ArgumentParser(
         prog="python -m phalar_asteroid.data.render",
@@ -249,5 +359,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     except (NotADirectoryError, ValueError) as error:
         parser.error(str(error))
+    except RenderInterrupted as interrupted:
+        print(interrupted, file=sys.stderr)
+        raise SystemExit(130) from None
     json.dump(summary, sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -8,7 +8,9 @@ Writes, under ``--out_dir``:
 
 Existing files are kept (delete them to rebuild), so the stage can be re-run after an
 interruption. Dataset roots are given as ``name=root`` pairs, ``root`` being the common data root
-that holds the dataset's folder (e.g. ``<root>/slakh/slakh2100_redux_16k``).
+that holds the dataset's folder (e.g. ``<root>/slakh/slakh2100_redux_16k``). A track with a bad
+file stops the stage with one line naming the file, or with ``--strict false`` is skipped with a
+warning and recorded in the manifest's ``skipped``.
 """
 
 import argparse
@@ -16,7 +18,7 @@ import os
 
 from tqdm import tqdm
 
-from phalar_asteroid.data.datasets import Manifest, build_manifest
+from phalar_asteroid.data.datasets import DatasetError, Manifest, build_manifest
 from phalar_asteroid.data.retrieval_lists import make_retrieval_lists
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -39,7 +41,12 @@ parser.add_argument("--n_queries", type=int, default=1024, help="Test queries pe
 parser.add_argument("--ks", default="8,16,64")
 parser.add_argument("--val_queries", type=int, default=256, help="Validation pairs (seed 0)")
 parser.add_argument("--seconds", type=float, default=5.0, help="Clip length of the lists")
-parser.add_argument("--strict", default="true", help="Fail on a bad track (else skip it)")
+parser.add_argument(
+    "--strict",
+    default="true",
+    choices=("true", "false"),
+    help="true: stop at the first bad track, naming its file; false: skip it with a warning",
+)
 
 
 def parse_roots(spec: str) -> dict:
@@ -53,6 +60,29 @@ def parse_roots(spec: str) -> dict:
             raise FileNotFoundError(f"Data root of {name} does not exist: {root}")
         roots[name] = root
     return roots
+
+
+def build_split(name: str, root: str, split: str, strict: bool, index_dir: str) -> Manifest:
+    """The manifest of one split; a bad tree or (strict) track stops the stage in one line.
+
+    Args:
+        name (str): registry name of the dataset.
+        root (str): its common data root.
+        split (str): ``train``, ``valid`` or ``test``.
+        strict (bool): stop at a bad track instead of skipping it with a warning.
+        index_dir (str): folder of the dataset's index.
+
+    Returns:
+        Manifest: the split's tracks (and the skipped ones).
+
+    Raises:
+        SystemExit: with the dataset, the split and the loader's message (which names the file).
+    """
+    try:
+        return build_manifest(name, root, split, strict=strict, index_dir=index_dir)
+    except DatasetError as err:
+        hint = " (--strict false skips bad tracks)" if strict else ""
+        raise SystemExit(f"{name} {split}: {err}{hint}") from None
 
 
 def has_pairs(manifest) -> bool:
@@ -69,9 +99,7 @@ def main(args):
         for split in ("train", "valid", "test"):
             path = os.path.join(args.out_dir, "manifests", f"{name}_{split}.json")
             if not os.path.isfile(path):
-                build_manifest(
-                    name, root, split, strict=args.strict == "true", index_dir=index_dir
-                ).save(path)
+                build_split(name, root, split, args.strict == "true", index_dir).save(path)
             print(f"{path}: {len(Manifest.load(path))} tracks")
         for protocol in filter(None, args.protocols.split(",")):
             seeds, ks, n_queries = ints(args.seeds), ints(args.ks), args.n_queries
