@@ -36,7 +36,7 @@ from functools import cached_property
 import numpy as np
 from tqdm import tqdm
 
-from ..utils.io import atomic_output
+from ..utils.io import atomic_output, file_stat
 from .audio import HOP_SECONDS, WINDOW_SECONDS, load_audio
 
 #: Version of the on-disk layout. 2: stem paths relative to the library folder, file sizes and
@@ -59,12 +59,6 @@ def _relative(path: str, start: str) -> str:
         return os.path.abspath(path)
 
 
-def file_stat(path: str) -> tuple:
-    """``(size in bytes, modification time in ns)`` of a file: what tells that it changed."""
-    stat = os.stat(path)
-    return stat.st_size, stat.st_mtime_ns
-
-
 class StemLibrary:
     """Key vectors of stem windows, with exact top-k search.
 
@@ -81,7 +75,7 @@ class StemLibrary:
             folder once loaded); without it the names are taken as they are, and stored as they
             are by :meth:`save`.
         file_stats (np.ndarray, optional): ``(n_files, 2)`` int64 size and modification time
-            (ns) of each file when it was embedded (:func:`file_stat`); -1 where unknown.
+            (ns) of each file when it was embedded (:func:`~phalar_asteroid.utils.io.file_stat`); -1 where unknown.
     """
 
     def __init__(self, keys, row_file, window_offsets, files, info, base=None, file_stats=None):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch.utils.data import DataLoader, Dataset
 
+from ..utils.io import file_stat
 from .audio import load_audio
 
 
@@ -47,8 +48,6 @@ class AudioFiles(Dataset):
         return len(self.paths)
 
     def __getitem__(self, index):
-        from .library import file_stat
-
         path = self.paths[index]
         try:
             stat = file_stat(path)

@@ -171,6 +171,19 @@ def write_json(obj, path: str, **dump_kwargs) -> None:
             fhandle.write("\n")
 
 
+def file_stat(path: str) -> tuple:
+    """``(size in bytes, modification time in ns)`` of a file: what tells that it changed.
+
+    Args:
+        path (str): the file.
+
+    Returns:
+        tuple: ``(st_size, st_mtime_ns)``.
+    """
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns
+
+
 def sha256_file(path: str) -> str:
     """SHA-256 of a file's bytes, read in 1 MiB blocks (identifies exact model weights).
 
