@@ -56,8 +56,12 @@ def check_audio_option(path: str, argument: str = None) -> None:
         check_audio_file(path)
 
 
-def _pair_message(pair, err) -> str:
-    return f"{pair.where}: {describe(err)}" if pair.where else describe(err)
+def _skip_or_fail(args, pair, err) -> None:
+    """Reports a bad pair on stderr with ``--skip-errors``; raises :class:`CliError` without."""
+    message = f"{pair.where}: {describe(err)}" if pair.where else describe(err)
+    if not args.skip_errors:
+        raise CliError(message) from None
+    warn(args.command, f"skipping {message}")
 
 
 def pairs_option(args) -> tuple:
@@ -88,9 +92,7 @@ def pairs_option(args) -> tuple:
                     check_audio_file(path)
                     checked.add(path)
         except OSError as err:
-            if not args.skip_errors:
-                raise CliError(_pair_message(pair, err)) from None
-            warn(args.command, f"skipping {_pair_message(pair, err)}")
+            _skip_or_fail(args, pair, err)
             continue
         usable.append(pair)
     if not usable:
@@ -114,8 +116,6 @@ def each_pair(args, pairs, function):
         try:
             result = function(pair.mix, pair.stem)
         except (ValueError, OSError) as err:
-            if not args.skip_errors:
-                raise CliError(_pair_message(pair, err)) from None
-            warn(args.command, f"skipping {_pair_message(pair, err)}")
+            _skip_or_fail(args, pair, err)
             continue
         yield pair, result
