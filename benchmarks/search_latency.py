@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-from phalar_asteroid.inference.ann import AnnIndex, aligned_scores, set_threads
+from phalar_asteroid.inference.ann import AnnIndex, set_threads
 from phalar_asteroid.inference.library import StemLibrary
 
 FEATURES = 1024
@@ -112,7 +112,7 @@ def faiss_batch(index, library, queries, top):
     out = []
     for q, r in zip(queries, rows):
         stems = library.row_file[r[r >= 0]]
-        scores, _ = aligned_scores(library, q[None], [0], stems)
+        scores, _ = library.scores(q[None], [0], stems)
         out.append(stems[np.lexsort((stems, -scores))[:top]])
     return out
 

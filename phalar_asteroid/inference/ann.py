@@ -6,7 +6,8 @@ an index holds one faiss index per window index; a search
 
 1. asks the index of each query window for its ``k'`` best rows (candidates),
 2. re-ranks the union of the candidate stems with their exact aligned mean (every aligned
-   window of a candidate counts, found or not: :func:`aligned_scores`), and
+   window of a candidate counts, found or not: ``StemLibrary.scores(..., stems=candidates)``),
+   and
 3. (``exact`` only) checks that no stem outside the candidates can beat the ``top``-th score:
    all its aligned scores are at most the ``k'``-th score of each window's list, so its mean is
    at most the largest of those; otherwise ``k'`` is doubled and the search repeated.
@@ -68,39 +69,6 @@ def fingerprint(library) -> str:
 def default_nlist(rows: int) -> int:
     """IVF cells for a window of ``rows`` rows: about ``sqrt(rows)``, at least 1."""
     return int(max(1, min(4096, round(np.sqrt(rows)))))
-
-
-def aligned_scores(library, queries, query_windows, stems):
-    """Exact mean aligned-window scores of some stems (what :meth:`StemLibrary.scores` gives).
-
-    Args:
-        library (StemLibrary): the library.
-        queries (np.ndarray): ``(m, features)`` float32 query vectors.
-        query_windows (np.ndarray): ``(m,)`` their window indices.
-        stems (np.ndarray): int64 stem indices.
-
-    Returns:
-        tuple: ``(scores, pairs)``, both ``(len(stems),)``: the mean score (``-inf`` without a
-        paired window) and the number of window pairs.
-    """
-    stems = np.asarray(stems, dtype=np.int64)
-    sums = np.zeros(len(stems))
-    pairs = np.zeros(len(stems), dtype=np.int64)
-    for query, window in zip(queries, query_windows):
-        if window >= library.n_windows:
-            continue
-        lo, hi = library.window_offsets[window], library.window_offsets[window + 1]
-        files = library.row_file[lo:hi]  # ascending: rows are sorted by (window, file)
-        at = np.searchsorted(files, stems)
-        found = at < len(files)
-        found[found] = files[at[found]] == stems[found]
-        rows = lo + at[found]
-        keys = np.asarray(library.keys[rows], dtype=np.float32)
-        sums[found] += keys @ query
-        pairs[found] += 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(pairs > 0, sums / np.maximum(pairs, 1), -np.inf)
-    return mean, pairs
 
 
 class AnnIndex:
@@ -284,7 +252,7 @@ class AnnIndex:
             rows = [library.window_offsets[w] + r for w, r in found]
             stems = np.unique(library.row_file[np.concatenate([np.zeros(0, np.int64), *rows])])
             stems = stems[~np.isin(stems, excluded)]
-            scores, pairs = aligned_scores(library, queries, query_windows, stems)
+            scores, pairs = library.scores(queries, query_windows, stems)
             order = np.lexsort((stems, -scores))[: int(top)]
             order = order[pairs[order] > 0]
             complete = bound == -np.inf or (len(order) == top and scores[order[-1]] > bound)

@@ -220,16 +220,18 @@ class StemLibrary:
             keys = torch.from_numpy(self.keys[lo:hi])
         return torch.mv(keys, torch.from_numpy(query).half()).float().numpy()
 
-    def scores(self, queries, query_windows):
-        """Mean aligned-window score of every stem.
+    def scores(self, queries, query_windows, stems=None):
+        """Mean aligned-window score of every stem, or of some.
 
         Args:
             queries (np.ndarray): ``(m, features)`` query vectors of the mix's active windows.
             query_windows (np.ndarray): ``(m,)`` their window indices.
+            stems (array-like, optional): stem indices to score (e.g. the candidates of a faiss
+                index); all stems by default.
 
         Returns:
-            tuple: ``(scores, pairs)``, both ``(n_files,)``: the mean score (``-inf`` for stems
-            with no window paired) and the number of window pairs averaged.
+            tuple: ``(scores, pairs)``, both ``(n_files,)`` (or ``(len(stems),)``): the mean score
+            (``-inf`` for stems with no window paired) and the number of window pairs averaged.
         """
         queries = np.asarray(queries, dtype=np.float32)
         if queries.ndim != 2 or queries.shape[1] != self.keys.shape[1]:
@@ -237,16 +239,26 @@ class StemLibrary:
                 f"queries of shape {queries.shape} do not match keys of {self.keys.shape[1]} "
                 "features"
             )
-        n_files = len(self.files)
-        sums = np.zeros(n_files)
-        pairs = np.zeros(n_files, dtype=np.int64)
+        if stems is not None:
+            stems = np.asarray(stems, dtype=np.int64)
+        n_scored = len(self.files) if stems is None else len(stems)
+        sums = np.zeros(n_scored)
+        pairs = np.zeros(n_scored, dtype=np.int64)
         for query, window in zip(queries, np.asarray(query_windows)):
             if window >= self.n_windows:
                 continue
             lo, hi = self.window_offsets[window], self.window_offsets[window + 1]
-            files = self.row_file[lo:hi]
-            sums += np.bincount(files, self._dot(lo, hi, query), minlength=n_files)
-            pairs += np.bincount(files, minlength=n_files)
+            files = self.row_file[lo:hi]  # ascending: rows are sorted by (window, file)
+            if stems is None:
+                sums += np.bincount(files, self._dot(lo, hi, query), minlength=n_scored)
+                pairs += np.bincount(files, minlength=n_scored)
+                continue
+            at = np.searchsorted(files, stems)
+            found = at < len(files)
+            found[found] = files[at[found]] == stems[found]
+            keys = np.asarray(self.keys[lo + at[found]], dtype=np.float32)
+            sums[found] += keys @ query
+            pairs[found] += 1
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(pairs > 0, sums / np.maximum(pairs, 1), -np.inf)
         return mean, pairs
