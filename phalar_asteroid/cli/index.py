@@ -36,18 +36,22 @@ def _existing(args):
     return existing
 
 
+def _checkpoint(args, library) -> bool:
+    """Saves the library so far (atomically: :meth:`StemLibrary.save`) for a killed run.
+
+    Returns:
+        bool: whether there was anything to save.
+    """
+    if library is None or not library.files:
+        return False
+    with reported("--out"):
+        library.save(args.out)
+    return True
+
+
 def _save_interrupted(args, library):
-    if library is not None and library.files:
-        with reported("--out"):
-            library.save(args.out)
+    if _checkpoint(args, library):
         warn("index", f"saved {len(library.files)} stems to {args.out}: run again to resume")
-
-
-def _checkpoint(args, library):
-    """Saves the library so far (atomically: :meth:`StemLibrary.save`) for a killed run."""
-    if library is not None and library.files:
-        with reported("--out"):
-            library.save(args.out)
 
 
 def _report(args, library, added, updated=(), dropped=(), skipped=(), appended=True):
