@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from asteroid.models.base_models import BaseModel
 
-from ..data.silence import SILENCE_DB
+from ..data.silence import SILENCE_DB, rms_db
 from ..nn.complex import from_complex, to_complex
 from ..utils.cache import cache_dir as user_cache_dir
 
@@ -319,8 +319,7 @@ class ContrastiveEncoder(BaseModel):
             )
         silent = []
         for name, wav in (("x", x), ("y", y)):
-            # Mean power below that of the floor: RMS under SILENCE_DB dBFS.
-            rows = torch.nonzero(wav.square().mean(dim=-1) < 10 ** (SILENCE_DB / 10)).flatten()
+            rows = np.flatnonzero(rms_db(wav.detach().cpu().numpy()) < SILENCE_DB)
             if len(rows) > 10:
                 first = ", ".join(str(row) for row in rows[:10].tolist())
                 silent.append(f"{len(rows)} rows of {name} ({first}, …)")
