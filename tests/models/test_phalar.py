@@ -142,6 +142,26 @@ def test_db_floor_clip_is_batch_independent():
         assert (batch.embed(torch.cat((quiet, loud)))[:1] - batch.embed(quiet)).abs().max() > 1e-3
 
 
+@pytest.mark.parametrize("frontend", ["cqt", "mel"])
+def test_front_end_stays_float32_under_bf16_autocast(frontend):
+    # A quiet partial 54 dB below a loud one: a bf16 CQT buries it in rounding noise.
+    torch.manual_seed(0)
+    model = PHALAR(frontend=frontend, hop_length=320, depth=4).eval()
+    t = torch.arange(3 * SR) / SR
+    wav = (0.5 * torch.sin(2 * math.pi * 440 * t) + 1e-3 * torch.sin(2 * math.pi * 3000 * t))[None]
+    with torch.no_grad():
+        reference = model.spectrogram(wav)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            spec = model.spectrogram(wav)
+            emb = model.embed(wav)
+    assert spec.dtype == torch.float32
+    torch.testing.assert_close(spec, reference, rtol=0, atol=0)
+    # The backbone runs in bf16: embeddings agree with float32 to bf16 accuracy, not exactly.
+    with torch.no_grad():
+        full = model.embed(wav)
+    assert 0 < (emb - full).abs().max() / full.abs().max() < 0.05
+
+
 def test_serialize_round_trip(model, tmp_path):
     x = torch.randn(2, 2 * SR)
     path = tmp_path / "model.pth"
