@@ -11,6 +11,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 import torchaudio
 
+from phalar_asteroid.inference.audio import load_audio
 from phalar_asteroid.inference.model import load_model
 from phalar_asteroid.inference.score import score_files, score_waveforms
 from phalar_asteroid.metrics import StemCoherence
@@ -64,10 +65,7 @@ def test_true_stems_beat_off_beat_stems_beat_other_tracks(shipped, chorales, sin
 
 def test_scores_as_phalar_score_scores_files(tiny, audio, tmp_path):
     """A 44.1 kHz stereo pair, as tensors, gets the score of phalar score on the same files."""
-    mix, stem = (
-        sf.read(audio["mix"], dtype="float32")[0],
-        sf.read(audio["bass0"], dtype="float32")[0],
-    )
+    mix, stem = load_audio(audio["mix"], SR), load_audio(audio["bass0"], SR)  # 16 s each
     mix_44k = torchaudio.functional.resample(torch.from_numpy(mix), SR, 44100)
     stem_44k = torchaudio.functional.resample(torch.from_numpy(stem), SR, 44100)
     mix_stereo = torch.stack((mix_44k, 0.25 * mix_44k))  # (channels, time)
