@@ -1,8 +1,8 @@
 """The package's layers: every import goes down or sideways, never up, and no module cycle.
 
 ``utils``/``compat`` (0) < ``filterbanks``/``nn``/``losses`` (1) < ``models``/``data`` (2) <
-``engine``/``eval``/``inference``/``recipe_utils`` (3) < ``cli`` (4). Read from the source with
-``ast``, so the test needs nothing imported.
+``engine``/``eval``/``inference``/``metrics``/``recipe_utils`` (3) < ``cli`` (4). Read from the
+source with ``ast``, so the test needs nothing imported.
 """
 
 import ast
@@ -23,6 +23,7 @@ LAYERS = {
     "engine": 3,
     "eval": 3,
     "inference": 3,
+    "metrics": 3,
     "recipe_utils": 3,
     "cli": 4,
 }
