@@ -1,5 +1,6 @@
 """Linear chord probing of frozen embeddings (docs/protocols.md#chord-probing): vocabulary,
-frame labels, probes, recording-level cross-validation and mir_eval chord scores.
+window label rules, probes, recording-level cross-validation, mir_eval chord scores and the
+paired comparison of two feature sets.
 
 Class order (fixed): 0 = ``N``, 1–12 = ``C:maj`` … ``B:maj``, 13–24 = ``C:min`` … ``B:min``, roots
 in sharp spelling.
@@ -10,6 +11,7 @@ import random
 import mir_eval
 import numpy as np
 import torch
+from scipy.stats import wilcoxon
 from torch import nn
 from tqdm import tqdm
 
@@ -121,6 +123,85 @@ def frame_labels(intervals, labels, n_frames: int, frame_period: float = 0.02) -
     return out
 
 
+#: Which chord a window is labelled with: the one sounding at its start (the reference's), at its
+#: centre, or the one covering most of it.
+LABEL_RULES = ("start", "centre", "majority")
+
+
+def window_frames(seconds: float, frame_period: float, name: str = "window_seconds") -> int:
+    """Frames of ``frame_period`` seconds in a window of ``seconds``, refusing a partial frame.
+
+    Args:
+        seconds (float): window length, a whole positive number of frame periods.
+        frame_period (float): seconds per frame.
+        name (str): the option's name, for the error message.
+
+    Returns:
+        int: ``seconds / frame_period``.
+
+    Raises:
+        ValueError: when ``seconds`` is not a positive whole number of frames.
+    """
+    frames = seconds / frame_period
+    if round(frames) < 1 or abs(frames - round(frames)) > 1e-6:
+        raise ValueError(
+            f"{name}={seconds} is not a positive whole number of {1000 * frame_period:g} ms frames"
+        )
+    return int(round(frames))
+
+
+def label_offset(rule: str, window_seconds: float) -> float:
+    """Seconds from a window's start to the time its label describes (0, or half the window).
+
+    The decoded label sequence of a probe is placed there for the mir_eval scores.
+    """
+    if rule not in LABEL_RULES:
+        raise ValueError(f"label rule must be one of {LABEL_RULES}, got {rule!r}")
+    return 0.0 if rule == "start" else window_seconds / 2
+
+
+def window_labels(
+    intervals, labels, n_windows: int, hop_seconds: float, window_seconds: float, rule: str
+) -> list:
+    """The label of every window ``[hop_seconds * i, hop_seconds * i + window_seconds)``.
+
+    - ``start`` (the reference's): :func:`frame_labels`, the chord at the window's start.
+    - ``centre``: the same rule at the window's centre.
+    - ``majority``: the label covering most of the window's annotated time (summed over its
+      segments; ties go to the label whose first segment comes first). ``N`` is a label like any
+      other; time outside every segment does not count.
+
+    A window whose labelled time is empty gets None (unannotated).
+
+    Args:
+        intervals (np.ndarray): ``(n, 2)`` chord segments in seconds.
+        labels (list): their labels (Harte strings, or class ids).
+        n_windows (int): number of windows.
+        hop_seconds (float): seconds between window starts.
+        window_seconds (float): window length in seconds.
+        rule (str): one of :data:`LABEL_RULES`.
+
+    Returns:
+        list: ``n_windows`` labels (or None).
+    """
+    intervals = np.asarray(intervals, dtype=np.float64).reshape(-1, 2)
+    offset = label_offset(rule, window_seconds)
+    if rule != "majority":
+        return frame_labels(intervals - offset, labels, n_windows, hop_seconds)
+    if len(intervals) != len(labels):
+        raise ValueError(f"{len(intervals)} chord intervals but {len(labels)} labels")
+    starts = hop_seconds * np.arange(n_windows)[:, None]
+    ends = np.minimum(intervals[:, 1], starts + window_seconds)
+    overlap = np.clip(ends - np.maximum(intervals[:, 0], starts), 0.0, None)
+    distinct = list(dict.fromkeys(labels))  # in order of first appearance
+    per_label = np.zeros((n_windows, len(distinct)))
+    for column, label in enumerate(labels):
+        per_label[:, distinct.index(label)] += overlap[:, column]
+    best = per_label.argmax(axis=1) if distinct else np.zeros(n_windows, dtype=np.int64)
+    covered = per_label.sum(axis=1) > 1e-9
+    return [distinct[b] if c else None for b, c in zip(best, covered)]
+
+
 def frames_to_intervals(classes, frame_period: float = 0.02):
     """Merges runs of equal frame classes into labelled intervals (for ``mir_eval.chord``).
 
@@ -141,28 +222,29 @@ def frames_to_intervals(classes, frame_period: float = 0.02):
     return intervals, [CHORD_CLASSES[c] for c in classes[starts]]
 
 
-def crop_intervals(intervals, labels, end: float) -> tuple:
-    """Labelled intervals cut at ``end``: later ones dropped, the one across ``end`` shortened.
+def crop_intervals(intervals, labels, end: float, start: float = 0.0) -> tuple:
+    """Labelled intervals cut to ``[start, end)``: those outside dropped, those across shortened.
 
     Returns:
         tuple: ``(intervals (n, 2) np.ndarray, labels list)``.
     """
     intervals = np.asarray(intervals, dtype=np.float64).reshape(-1, 2)
-    keep = intervals[:, 0] < end
-    return np.minimum(intervals[keep], end), [label for label, k in zip(labels, keep) if k]
+    keep = (intervals[:, 0] < end) & (intervals[:, 1] > start)
+    return np.clip(intervals[keep], start, end), [label for label, k in zip(labels, keep) if k]
 
 
 def chord_scores(ref_intervals, ref_labels, est_intervals, est_labels) -> dict:
     """mir_eval's duration-weighted ``root`` and ``majmin`` scores over the common span.
 
-    Both annotations are cut where the shorter one ends: the end of a track that no window starts
-    in (its last 4.8 s) is not counted as an error, and neither is a last frame running past the
-    annotation.
+    Both annotations are cut to the span they share: the end of a track that no window starts in
+    (its last window length) is not counted as an error, and neither is a last frame running past
+    the annotation, nor the first half window before an estimate placed at window centres.
 
     Args:
         ref_intervals (np.ndarray): ``(n, 2)`` reference segments in seconds.
         ref_labels (list of str): reference Harte labels.
-        est_intervals (np.ndarray): ``(m, 2)`` estimated segments (:func:`frames_to_intervals`).
+        est_intervals (np.ndarray): ``(m, 2)`` estimated segments (:func:`frames_to_intervals`,
+            shifted by :func:`label_offset`).
         est_labels (list of str): estimated labels.
 
     Returns:
@@ -171,11 +253,14 @@ def chord_scores(ref_intervals, ref_labels, est_intervals, est_labels) -> dict:
     Raises:
         ValueError: when the two annotations do not overlap.
     """
+    start = max(np.min(ref_intervals, initial=np.inf), np.min(est_intervals, initial=np.inf), 0.0)
     end = min(np.max(ref_intervals, initial=0.0), np.max(est_intervals, initial=0.0))
-    ref_intervals, ref_labels = crop_intervals(ref_intervals, ref_labels, end)
-    est_intervals, est_labels = crop_intervals(est_intervals, est_labels, end)
-    if not ref_labels or not est_labels:
-        raise ValueError(f"Reference and estimated chords do not overlap (common end {end} s)")
+    ref_intervals, ref_labels = crop_intervals(ref_intervals, ref_labels, end, start)
+    est_intervals, est_labels = crop_intervals(est_intervals, est_labels, end, start)
+    if not ref_labels or not est_labels or end <= start:
+        raise ValueError(
+            f"Reference and estimated chords do not overlap (common span {start}-{end} s)"
+        )
     scores = mir_eval.chord.evaluate(ref_intervals, ref_labels, est_intervals, est_labels)
     return {"root": float(scores["root"]), "majmin": float(scores["majmin"])}
 
@@ -381,24 +466,83 @@ def cross_validate(
     return results
 
 
-def window_mean(features: np.ndarray, window: int) -> np.ndarray:
-    """Mean of each run of ``window`` consecutive frames, start-aligned like PHALAR's windows.
+def window_mean(features: np.ndarray, window: int, stride: int = 1) -> np.ndarray:
+    """Mean of ``window`` consecutive frames every ``stride`` frames, start-aligned like PHALAR's.
 
-    Frame ``i`` of the result averages input frames ``[i, i + window)``, so a frame feature (e.g.
-    chroma every 20 ms) sees the span a 4.8 s PHALAR window sees, and keeps the label of its start.
+    Frame ``i`` of the result averages input frames ``[i * stride, i * stride + window)``, so a
+    frame feature (e.g. chroma every 20 ms) sees the span a PHALAR window of the same length sees,
+    on the same grid of window starts.
 
     Args:
         features (np.ndarray): ``(n_frames, dim)``.
         window (int): frames per window, at least 1.
+        stride (int): frames between window starts, at least 1.
 
     Returns:
-        np.ndarray: ``(n_frames - window + 1, dim)`` (no frame when ``window > n_frames``).
+        np.ndarray: ``((n_frames - window) // stride + 1, dim)`` (no frame when
+        ``window > n_frames``).
     """
-    if window < 1:
-        raise ValueError(f"window must be at least one frame, got {window}")
+    if window < 1 or stride < 1:
+        raise ValueError(f"window and stride must be at least one frame, got {window}, {stride}")
     features = np.asarray(features, dtype=np.float64)
     sums = np.concatenate([np.zeros((1,) + features.shape[1:]), np.cumsum(features, axis=0)])
-    return ((sums[window:] - sums[:-window]) / window).astype(np.float32)
+    means = (sums[window:] - sums[:-window]) / window
+    return means[::stride].astype(np.float32)
+
+
+def recording_accuracy(folds: list, labels: dict) -> dict:
+    """Held-out frame accuracy of every recording, from :func:`cross_validate`'s folds.
+
+    Args:
+        folds (list of dict): the folds, with their ``predictions``.
+        labels (dict): recording id → class ids (``UNLABELLED`` frames are left out).
+
+    Returns:
+        dict: recording id → accuracy in [0, 1] (recordings without a labelled frame are left
+        out).
+    """
+    out = {}
+    for fold in folds:
+        for rec, predicted in fold["predictions"].items():
+            truth = np.asarray(labels[rec])
+            labelled = truth != UNLABELLED
+            if labelled.any():
+                out[rec] = float(np.mean(predicted[labelled] == truth[labelled]))
+    return out
+
+
+def paired_difference(scores_a: dict, scores_b: dict) -> dict:
+    """Paired comparison of two systems scored on the same recordings.
+
+    The mean of the per-recording differences A − B comes with its 95 % normal interval
+    (1.96 · std(ddof=1) / √n) and the two-sided p-value of the Wilcoxon signed-rank test
+    (``scipy.stats.wilcoxon``; 1 when every difference is zero).
+
+    Args:
+        scores_a (dict): recording id → score of system A.
+        scores_b (dict): recording id → score of system B, for the same recordings.
+
+    Returns:
+        dict: ``diff``, ``ci95`` (half-width), ``p_value``, ``a_better``, ``b_better`` (counts of
+        recordings) and ``n_recordings``.
+
+    Raises:
+        ValueError: when the two systems were not scored on the same recordings.
+    """
+    if set(scores_a) != set(scores_b) or not scores_a:
+        raise ValueError("paired scores need the same, non-empty set of recordings")
+    recs = sorted(scores_a)
+    diff = np.array([scores_a[r] - scores_b[r] for r in recs], dtype=np.float64)
+    mean, half = mean_confidence(diff)
+    p_value = float(wilcoxon(diff).pvalue) if np.any(diff != 0) else 1.0
+    return {
+        "diff": mean,
+        "ci95": half,
+        "p_value": p_value,
+        "a_better": int(np.sum(diff > 0)),
+        "b_better": int(np.sum(diff < 0)),
+        "n_recordings": len(recs),
+    }
 
 
 def mean_confidence(values) -> tuple:

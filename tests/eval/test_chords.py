@@ -1,4 +1,4 @@
-"""Chord probing pieces: vocabulary, label mappings, frame labels, folds, probes, scores."""
+"""Chord probing pieces: vocabulary, label mappings, window labels, folds, probes, scores."""
 
 import random
 
@@ -15,13 +15,18 @@ from phalar_asteroid.eval.chords import (
     frame_labels,
     frames_to_intervals,
     label_classes,
+    label_offset,
     literal_class,
     make_probe,
     mean_confidence,
+    paired_difference,
     predict,
+    recording_accuracy,
     recording_folds,
     reduced_class,
     train_probe,
+    window_frames,
+    window_labels,
     window_mean,
 )
 
@@ -191,3 +196,72 @@ def test_window_mean_is_start_aligned():
     assert window_mean(frames, 7).shape == (0, 2)
     with pytest.raises(ValueError, match="at least one frame"):
         window_mean(frames, 0)
+    # On the grid of 0.1 s window starts (stride 5 of 20 ms frames).
+    np.testing.assert_allclose(window_mean(frames, 2, stride=2), [[1, 2], [5, 6], [9, 10]])
+    with pytest.raises(ValueError, match="at least one frame"):
+        window_mean(frames, 2, stride=0)
+
+
+# Hand-made segments: C:maj 0-1 s, G:maj 1-1.5 s, A:min 1.5-4 s, then nothing until N 5-6 s.
+SEGMENTS = np.array([[0.0, 1.0], [1.0, 1.5], [1.5, 4.0], [5.0, 6.0]])
+LABELS = ["C:maj", "G:maj", "A:min", "N"]
+
+
+def test_window_labels_start_centre_majority():
+    # Eight 2 s windows every 0.5 s: [0, 2), [0.5, 2.5), ..., [3.5, 5.5).
+    start = window_labels(SEGMENTS, LABELS, 8, 0.5, 2.0, "start")
+    assert start == ["C:maj", "C:maj", "G:maj", "A:min", "A:min", "A:min", "A:min", "A:min"]
+    assert start == frame_labels(SEGMENTS, LABELS, 8, 0.5)  # the reference's rule
+    # Centres at 1, 1.5, ..., 4.5 s: 4 and 4.5 s lie outside every segment.
+    centre = window_labels(SEGMENTS, LABELS, 8, 0.5, 2.0, "centre")
+    assert centre == ["G:maj", "A:min", "A:min", "A:min", "A:min", "A:min", None, None]
+    # [0, 2): C 1 s, G 0.5, A 0.5 -> C; [0.5, 2.5): C 0.5, G 0.5, A 1 -> A; [3, 5): A 1 s
+    # (4-5 s is unannotated); [3.5, 5.5): A 0.5 s, N 0.5 s -> a tie, A's segment comes first.
+    majority = window_labels(SEGMENTS, LABELS, 8, 0.5, 2.0, "majority")
+    assert majority == ["C:maj", "A:min", "A:min", "A:min", "A:min", "A:min", "A:min", "A:min"]
+    assert window_labels(SEGMENTS, LABELS, 2, 2.0, 1.0, "majority") == ["C:maj", "A:min"]
+    # Class ids work as labels too: [1, 2) is a G/A tie (G first), nothing is annotated in [4, 5).
+    classes = label_classes(LABELS)
+    assert window_labels(SEGMENTS, classes, 6, 1.0, 1.0, "majority") == [1, 8, 22, 22, None, 0]
+    with pytest.raises(ValueError, match="label rule"):
+        window_labels(SEGMENTS, LABELS, 8, 0.5, 2.0, "end")
+
+
+def test_label_offset_and_window_frames():
+    assert label_offset("start", 4.8) == 0.0
+    assert label_offset("centre", 4.8) == label_offset("majority", 4.8) == 2.4
+    assert window_frames(4.8, 0.02) == 240
+    assert window_frames(1, 0.02) == 50 and window_frames(0.1, 0.02) == 5
+    with pytest.raises(ValueError, match="window_seconds=0.01 is not a positive whole"):
+        window_frames(0.01, 0.02)
+    with pytest.raises(ValueError, match="hop_seconds=0.03"):
+        window_frames(0.03, 0.02, "hop_seconds")
+
+
+def test_chord_scores_over_the_common_span():
+    # An estimate placed at window centres starts late: its first second is not scored as N.
+    ref_int, ref_lab = np.array([[0.0, 2.0], [2.0, 4.0]]), ["C:maj", "A:min"]
+    est_int, est_lab = frames_to_intervals([1] * 50 + [22] * 100, 0.02)
+    assert chord_scores(ref_int, ref_lab, est_int + 1.0, est_lab) == {"root": 1.0, "majmin": 1.0}
+    assert chord_scores(ref_int, ref_lab, est_int, est_lab)["majmin"] == pytest.approx(2 / 3)
+
+
+def test_recording_accuracy_and_paired_difference():
+    folds = [
+        {"predictions": {"a": np.array([1, 1, 2, 0]), "b": np.array([3, 3])}},
+        {"predictions": {"c": np.array([5, 5, 5, 5])}},
+    ]
+    labels = {"a": np.array([1, 2, 2, UNLABELLED]), "b": np.array([3, 4]), "c": np.full(4, 5)}
+    assert recording_accuracy(folds, labels) == {"a": 2 / 3, "b": 0.5, "c": 1.0}
+
+    a = {f"r{i}": 0.5 + 0.05 * i for i in range(8)}
+    b = {f"r{i}": 0.4 for i in range(8)}
+    result = paired_difference(a, b)
+    diffs = np.array([0.1 + 0.05 * i for i in range(8)])
+    assert result["diff"] == pytest.approx(diffs.mean())
+    assert result["ci95"] == pytest.approx(1.96 * diffs.std(ddof=1) / np.sqrt(8))
+    assert result["p_value"] == pytest.approx(2 / 2**8)  # exact test: all 8 differences > 0
+    assert (result["a_better"], result["b_better"], result["n_recordings"]) == (8, 0, 8)
+    assert paired_difference(b, b)["p_value"] == 1.0
+    with pytest.raises(ValueError, match="same"):
+        paired_difference(a, {"r0": 0.1})

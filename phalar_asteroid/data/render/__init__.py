@@ -7,7 +7,7 @@ through the modules in this order:
 - :mod:`.score` and :mod:`.meter`: the piece's voices, bars and beats (chord labels from
   :mod:`.annotations`);
 - :mod:`.instruments`, :mod:`.perform` and :mod:`.band`: instrumentation, expressive performance,
-  drums and bass;
+  drums and bass (:mod:`.harmony`: the slow harmony of ``slow_band`` tracks);
 - :mod:`.synth`: General MIDI synthesis, loudness normalisation and mixing;
 - :mod:`.track`: one track put together; :mod:`.layouts`: its files in the datasets' layouts.
 

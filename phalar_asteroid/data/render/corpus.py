@@ -3,14 +3,16 @@
 Usage::
 
     python -m phalar_asteroid.data.render --out DIR --n-tracks N --seed S \\
-        [--flavour chorale|band|all] [--layout native|moisesdb] [--workers 2] [--max-seconds T]
+        [--flavour chorale|band|slow_band|all] [--layout native|moisesdb] [--workers 2] \\
+        [--max-seconds T]
 
 Chorale tracks (Bach chorales, Palestrina, Haydn and Mozart quartets, one stem per part) are
 written in CocoChorales' layout, band tracks (the same harmony plus drums and electric bass) in
-Slakh2100's; ``--layout moisesdb`` writes every track in MoisesDB's layout instead. Every track
-carries exact beat, downbeat and chord annotations from its score. Whole pieces are rendered, but
-long movements stop at the last barline that keeps the track within 120 s; ``--max-seconds``
-crops every track instead.
+Slakh2100's, and so are ``slow_band`` tracks (band tracks whose harmony changes once every two
+bars, :mod:`.harmony`; not part of ``all``); ``--layout moisesdb`` writes every track in
+MoisesDB's layout instead. Every track carries exact beat, downbeat and chord annotations from
+its score. Whole pieces are rendered, but long movements stop at the last barline that keeps the
+track within 120 s; ``--max-seconds`` crops every track instead.
 
 Tracks render in parallel processes. A track is written into a ``.tmp-*`` folder beside its final
 folder (:func:`~phalar_asteroid.utils.io.atomic_output`) and renamed when complete, so an
@@ -85,7 +87,8 @@ def render_corpus(
         out_dir: corpus root; created when missing.
         n_tracks: number of tracks in the corpus (finished ones are kept).
         seed: run seed; with the other arguments it fixes every byte of the output.
-        flavour: ``"chorale"``, ``"band"`` or ``"all"`` (alternating).
+        flavour: ``"chorale"``, ``"band"``, ``"slow_band"`` or ``"all"`` (chorale and band
+            alternating).
         layout: ``"native"`` (CocoChorales and Slakh layouts) or ``"moisesdb"``.
         workers: parallel processes; 1 renders in this process.
         max_seconds: crop every track to this length; None renders whole pieces (capped at

@@ -36,7 +36,7 @@ ARTISTS = {
     "haydn": "Joseph Haydn",
     "mozart": "Wolfgang Amadeus Mozart",
 }
-GENRES = {"chorale": "classical", "band": "pop"}
+GENRES = {"chorale": "classical", "band": "pop", "slow_band": "pop"}
 
 
 def layout_roots(out_dir: str, layout: str) -> list[str]:

@@ -28,7 +28,9 @@ SPLITS = ("train", "valid", "test")
 SPLIT_FRACTIONS = (0.8, 0.1)  # train, valid; test takes the rest
 SPLIT_SEED = 42
 SPLIT_CYCLE = ("train", "valid", "test") + ("train",) * 7
-FLAVOURS = ("chorale", "band")
+FLAVOURS = ("chorale", "band", "slow_band")
+#: The flavours that ``flavour="all"`` alternates.
+MIXED_FLAVOURS = ("chorale", "band")
 CHORALE_ENSEMBLES = tuple(ENSEMBLES) + (RANDOM_ENSEMBLE,)
 BAND_ENSEMBLE = "band"
 SCORE_SUFFIXES = (".mxl", ".xml", ".musicxml", ".krn")
@@ -44,7 +46,7 @@ class TrackPlan:
     Attributes:
         index: 0-based position in the plan.
         seed: the run seed.
-        flavour: ``"chorale"`` or ``"band"``.
+        flavour: ``"chorale"``, ``"band"`` or ``"slow_band"``.
         split: ``"train"``, ``"valid"`` or ``"test"``.
         number: 1-based track number within the flavour.
         piece: music21 corpus path, e.g. ``"bach/bwv66.6.mxl"``.
@@ -137,13 +139,13 @@ class _PieceDraws:
 def plan_tracks(n_tracks: int, seed: int, flavour: str = "all") -> list[TrackPlan]:
     """Assign a split, flavour, number, piece and ensemble to each track.
 
-    With ``flavour="all"`` the flavours alternate, shifted by one every ten tracks so that the
+    With ``flavour="all"`` chorale and band tracks alternate, shifted by one every ten tracks so that the
     valid and test tracks get both flavours too.
 
     Args:
         n_tracks: number of tracks.
         seed: run seed.
-        flavour: ``"chorale"``, ``"band"`` or ``"all"``.
+        flavour: ``"chorale"``, ``"band"``, ``"slow_band"`` or ``"all"``.
 
     Returns:
         The plans, in track order.
@@ -158,7 +160,7 @@ def plan_tracks(n_tracks: int, seed: int, flavour: str = "all") -> list[TrackPla
     for index in range(n_tracks):
         split = SPLIT_CYCLE[index % len(SPLIT_CYCLE)]
         if flavour == "all":
-            kind = FLAVOURS[(index + index // len(SPLIT_CYCLE)) % len(FLAVOURS)]
+            kind = MIXED_FLAVOURS[(index + index // len(SPLIT_CYCLE)) % len(MIXED_FLAVOURS)]
         else:
             kind = flavour
         numbers[kind] += 1

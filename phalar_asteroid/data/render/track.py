@@ -8,6 +8,7 @@ import numpy as np
 import pretty_midi
 
 from .band import bass_part, drum_part
+from .harmony import slow_harmony
 from .instruments import Instrument, band_instruments, bass_instrument, chamber_ensemble, drum_kit
 from .meter import EPS
 from .perform import perform, shape_voice
@@ -19,7 +20,8 @@ from .synth import SAMPLE_RATE, build_midi, normalise_and_mix, synthesize
 # barline that keeps the track (release tail included) within this length.
 MAX_PIECE_SECONDS = 120.0
 TAIL_SECONDS = 1.0  # silence after the last note, for release tails and reverb
-TEMPO_RANGES = {"chorale": (60, 140), "band": (70, 180)}  # quarter notes per minute
+# Quarter notes per minute; slow_band stays slow enough that two bars outlast a 4.8 s window.
+TEMPO_RANGES = {"chorale": (60, 140), "band": (70, 180), "slow_band": (60, 110)}
 
 
 @dataclass(frozen=True)
@@ -102,13 +104,15 @@ def render_track(plan: TrackPlan, max_seconds: float | None = None) -> RenderedT
     seconds_per_quarter = 60.0 / tempo
     cap = MAX_PIECE_SECONDS - TAIL_SECONDS if max_seconds is None else max_seconds
     piece = load_piece(plan.piece, cap / seconds_per_quarter)
+    if plan.flavour == "slow_band":
+        piece = slow_harmony(piece, rng)
     end = _music_end(piece, cap / seconds_per_quarter, cropped=max_seconds is not None)
     duration = end * seconds_per_quarter + TAIL_SECONDS
     if max_seconds is not None:
         duration = min(duration, max_seconds)
 
     voices = [shape_voice(notes, piece.meter, rng) for notes in piece.voices]
-    if plan.flavour == "band":
+    if plan.flavour in ("band", "slow_band"):
         parts = list(zip(band_instruments(len(voices), rng), voices))
         parts.append((bass_instrument(rng), bass_part(voices[-1], piece.meter, rng)))
         parts.append((drum_kit(), drum_part(piece.meter, end, rng)))

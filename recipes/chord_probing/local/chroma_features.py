@@ -1,8 +1,9 @@
 """Stage 2: the chroma baseline's features (model independent).
 
 ``librosa.feature.chroma_cqt`` of every recording at its native sample rate, with a hop of
-``int(hop_seconds * sr)`` samples (20 ms by default, as the reference's ``int(0.02 * sr)``), so
-chroma frame i also describes time ``frame_period * i``. Writes ``<out_dir>/<track_id>.npz``
+``int(chroma_hop_seconds * sr)`` samples (20 ms, as the reference's ``int(0.02 * sr)``), so
+chroma frame i describes time ``frame_period * i``. Stage 4 averages these frames over each
+PHALAR window for the like-for-like baseline. Writes ``<out_dir>/<track_id>.npz``
 (``features`` ``(n_frames, 12)``, ``frame_period``); recordings already done are skipped.
 """
 
@@ -23,13 +24,17 @@ parser.add_argument("--out_dir", required=True, help="Chroma feature folder")
 
 def main(conf):
     args = conf["main_args"]
-    period = conf["windows"]["hop_seconds"]
+    period = conf["windows"]["chroma_hop_seconds"]
     manifest = load_manifest(args["manifest"])
-    todo = [
-        t
-        for t in manifest
-        if not os.path.isfile(os.path.join(args["out_dir"], f"{t['track_id']}.npz"))
-    ]
+    todo = []
+    for track in manifest:
+        path = os.path.join(args["out_dir"], f"{track['track_id']}.npz")
+        if not os.path.isfile(path):
+            todo.append(track)
+        elif float(np.load(path)["frame_period"]) != period:
+            raise ValueError(
+                f"{path} holds chroma every {np.load(path)['frame_period']} s, not {period} s"
+            )
     for track in tqdm(todo, desc="chroma_cqt"):
         rate = track["sample_rate"]
         chroma = librosa.feature.chroma_cqt(

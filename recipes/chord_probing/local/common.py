@@ -7,11 +7,28 @@ from phalar_asteroid.recipe_utils import load_manifest, pick_device  # noqa: F40
 from phalar_asteroid.utils.config import parse_with_conf as _parse_with_conf
 
 LOCAL = os.path.dirname(os.path.abspath(__file__))
-#: Feature sets probed: PHALAR embeddings (complex probe), the chroma baseline (real probe) and,
-#: as a control, chroma averaged over the span of a PHALAR window.
-FEATURES = ("phalar", "chroma", "chroma_window")
 
 
 def parse_with_conf(parser) -> dict:
     """Parses the command line over this recipe's ``local/conf.yml``."""
     return _parse_with_conf(parser, os.path.join(LOCAL, "conf.yml"))
+
+
+def window_list(text) -> list:
+    """Window lengths in seconds from a comma-separated option such as ``"1,2,4.8"``.
+
+    Raises:
+        ValueError: an entry that is not a positive number (the message names the option).
+    """
+    try:
+        seconds = [float(item) for item in str(text).split(",") if item.strip()]
+    except ValueError:
+        seconds = []
+    if not seconds or min(seconds) <= 0:
+        raise ValueError(f"--window_seconds takes positive seconds such as 1,2,4.8, got {text!r}")
+    return seconds
+
+
+def feature_dir(exp_dir: str, window_seconds: float) -> str:
+    """Folder of the PHALAR frame embeddings made with one window length."""
+    return os.path.join(exp_dir, f"features_w{window_seconds:g}s")

@@ -1,21 +1,25 @@
 """Stage 3: frozen PHALAR frame embeddings (docs/protocols.md#chord-probe-protocol).
 
-One CQT per recording, ``window_seconds`` (4.8 s) windows every ``hop_seconds`` (20 ms) through
-the encoder (``inference.FrameEmbedder``, start-aligned, right LSP padding): frame i is the window
-starting at ``frame_period * i``. Writes ``<exp_dir>/features/<track_id>.npz`` (``features``
-``(n_frames, 2, dim)``, ``frame_period``); recordings already done are skipped. The encoder
-throughput (windows per second, embedding only) is printed and written to
-``<exp_dir>/throughput.json``. Each file records the model it was made with, so that an
-experiment folder never mixes two models.
+One CQT per recording; for every window length of ``window_seconds`` (1, 2 and 4.8 s), windows
+every ``hop_seconds`` go through the encoder (``inference.FrameEmbedder``, start-aligned, right
+LSP padding): frame i is the window starting at ``frame_period * i``. Windows and strides must be
+whole numbers of the model's hops; one hop is the shortest window, since the windows are cut from
+the whole track's CQT (the model's ``min_samples`` bounds a waveform given to ``embed``, not a
+window). Writes ``<exp_dir>/features_w<window>s/<track_id>.npz`` (``features``
+``(n_frames, 2, dim)``, ``frame_period``, ``window_seconds``, ``model_path``); recordings
+already done are skipped. The encoder throughput of each window length (windows per second,
+embedding only) is printed and written to ``<exp_dir>/throughput_w<window>s.json``. Each file
+records the model it was made with, so that an experiment folder never mixes two models.
 """
 
 import argparse
 import os
 
 import numpy as np
-from common import load_manifest, load_mix, parse_with_conf, pick_device
+from common import feature_dir, load_manifest, load_mix, parse_with_conf, pick_device, window_list
 from tqdm import tqdm
 
+from phalar_asteroid.eval.chords import window_frames
 from phalar_asteroid.inference.frames import FrameEmbedder
 from phalar_asteroid.inference.model import load_model
 from phalar_asteroid.nn.complex import from_complex
@@ -28,17 +32,12 @@ parser.add_argument("--exp_dir", required=True)
 parser.add_argument("--use_gpu", type=int, default=1)
 
 
-def main(conf):
-    args, win = conf["main_args"], conf["windows"]
-    device = pick_device(bool(args["use_gpu"]))
-    model_path = os.path.abspath(args["model_path"])
-    model = load_model(model_path, device).model
-    rate = int(model.sample_rate)
-    embedder = FrameEmbedder(model, win["window_seconds"], win["hop_seconds"], win["batch_size"])
+def embed_corpus(embedder, manifest, folder: str, model_path: str, window_seconds: float) -> int:
+    """Writes the frame embeddings of every recording not done yet; returns how many were new."""
     done = 0
-    manifest = load_manifest(args["manifest"])
-    for track in tqdm(manifest, desc="PHALAR frames"):
-        path = os.path.join(args["exp_dir"], "features", f"{track['track_id']}.npz")
+    rate = int(embedder.model.sample_rate)
+    for track in tqdm(manifest, desc=f"PHALAR frames, {window_seconds:g} s windows"):
+        path = os.path.join(folder, f"{track['track_id']}.npz")
         if os.path.isfile(path):
             made_with = str(np.load(path)["model_path"])
             if made_with != model_path:
@@ -58,11 +57,31 @@ def main(conf):
                     # The probe's complex linear layer reads the (real, imaginary) layout.
                     features=from_complex(frames).numpy(),
                     frame_period=embedder.frame_period,
+                    window_seconds=window_seconds,
                     model_path=model_path,
                 )
         done += 1
-    embedder.report_throughput(os.path.join(args["exp_dir"], "throughput.json"))
-    print(f"PHALAR frames of {len(manifest)} recordings in {args['exp_dir']}/features ({done} new)")
+    return done
+
+
+def main(conf):
+    args, win = conf["main_args"], conf["windows"]
+    device = pick_device(bool(args["use_gpu"]))
+    model_path = os.path.abspath(args["model_path"])
+    model = load_model(model_path, device).model
+    manifest = load_manifest(args["manifest"])
+    # Every window and the stride are checked before any work: against the model's hop, and the
+    # stride against the chroma frames that stage 4 averages on the same grid.
+    window_frames(win["hop_seconds"], win["chroma_hop_seconds"], "hop_seconds")
+    embedders = {
+        seconds: FrameEmbedder(model, seconds, win["hop_seconds"], win["batch_size"])
+        for seconds in window_list(win["window_seconds"])
+    }
+    for seconds, embedder in embedders.items():
+        folder = feature_dir(args["exp_dir"], seconds)
+        done = embed_corpus(embedder, manifest, folder, model_path, seconds)
+        embedder.report_throughput(os.path.join(args["exp_dir"], f"throughput_w{seconds:g}s.json"))
+        print(f"PHALAR frames of {len(manifest)} recordings in {folder} ({done} new)")
 
 
 if __name__ == "__main__":
