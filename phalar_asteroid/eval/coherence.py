@@ -9,10 +9,11 @@ between its item scores and these targets.
 
 Uncertainty comes from a crossed (two-way) bootstrap: each resample draws the listeners with
 replacement and the items with replacement, z-scores the resampled ratings again and recomputes
-every model's correlations, so the interval reflects both who listened and what was played. Two
-models are compared on the same resamples (a paired bootstrap of the difference); Williams' test
-for two dependent correlations that share the ratings (Steiger, 1980, eq. 7) is given beside it,
-with items as the only source of variance.
+every model's correlations, so the interval reflects both who listened and what was played;
+intervals are bias-corrected percentile intervals. Two models are compared on the same resamples
+(a paired bootstrap of the difference, with its interval and two-sided p); Williams' test for
+two dependent correlations that share the ratings (Steiger, 1980, eq. 7) is given beside it, with
+items as the only source of variance.
 
 Tables are CSV files (UTF-8, header row): ``listener,item,rating`` for the ratings and
 ``item,mix,stem`` for the items (audio paths relative to the table's folder, or absolute); other
@@ -286,33 +287,53 @@ def crossed_bootstrap(
     return out
 
 
-def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple:
-    """Percentile interval of bootstrap samples (NaN resamples left out).
+def _bootstrap_cdf(samples: np.ndarray, value: float) -> float:
+    """Share of bootstrap samples below ``value`` (ties count half), kept inside (0, 1)."""
+    below, ties = np.sum(samples < value), np.sum(samples == value)
+    return float((below + 0.5 * ties + 0.5) / (samples.size + 1))
+
+
+def bootstrap_interval(samples: np.ndarray, estimate: float, level: float = 0.95) -> tuple:
+    r"""Bias-corrected (BC) percentile interval of bootstrap samples (Efron, 1981).
+
+    With :math:`z_0 = \Phi^{-1}(G(\hat\theta))`, the share :math:`G` of resamples below the
+    estimate, the interval runs between the :math:`\Phi(2 z_0 \mp z_{1 - \alpha/2})`
+    quantiles of the resamples (:math:`z_0 = 0` gives the percentile interval). A correlation
+    with ratings averaged over resampled listeners falls short of the one on the data (a
+    listener drawn twice adds noise but no information), as the correlation with a finite
+    panel's mean falls short of the one with the whole population's: the correction moves the
+    interval up by about that shortfall. NaN resamples are left out.
 
     Args:
         samples (np.ndarray): ``(n_resamples,)``.
+        estimate (float): the statistic on the data themselves.
         level (float): coverage, in (0, 1).
 
     Returns:
         tuple: ``(low, high)``.
     """
     finite = np.asarray(samples)[np.isfinite(samples)]
-    if finite.size == 0:
+    if finite.size == 0 or not np.isfinite(estimate):
         return float("nan"), float("nan")
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(finite, [tail, 100 - tail])
+    z0, z = stats.norm.ppf(_bootstrap_cdf(finite, estimate)), stats.norm.ppf((1 + level) / 2)
+    low, high = np.percentile(finite, 100 * stats.norm.cdf([2 * z0 - z, 2 * z0 + z]))
     return float(low), float(high)
 
 
-def paired_bootstrap_test(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> dict:
-    """Bootstrap test of the difference of two correlations measured on the same resamples.
+def paired_bootstrap_test(
+    a: np.ndarray, b: np.ndarray, estimate: float, level: float = 0.95
+) -> dict:
+    r"""Bootstrap test of the difference of two correlations measured on the same resamples.
 
-    The p-value is two-sided: twice the smaller share of resampled differences on either side of
-    zero, with the usual +1 correction (never 0 from a finite number of resamples).
+    The interval is :func:`bootstrap_interval` of the resampled differences; the two-sided
+    p-value is the largest ``1 - level`` at which that interval still excludes zero,
+    :math:`p = 2 \Phi(-|\Phi^{-1}(G(0)) - 2 z_0|)` (twice the smaller share of differences on
+    either side of zero when :math:`z_0 = 0`; never 0 from finitely many resamples).
 
     Args:
         a (np.ndarray): ``(n_resamples,)`` correlations of model A.
         b (np.ndarray): ``(n_resamples,)`` correlations of model B on the same resamples.
+        estimate (float): A's correlation minus B's on the data themselves.
         level (float): coverage of the interval.
 
     Returns:
@@ -320,14 +341,14 @@ def paired_bootstrap_test(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> 
     """
     diff = np.asarray(a) - np.asarray(b)
     diff = diff[np.isfinite(diff)]
-    n = diff.size
-    if n == 0:
+    if diff.size == 0:
         return {"diff_ci": (float("nan"), float("nan")), "p_value": float("nan"), "n_resamples": 0}
-    below, above = (np.sum(diff <= 0) + 1) / (n + 1), (np.sum(diff >= 0) + 1) / (n + 1)
+    z0 = stats.norm.ppf(_bootstrap_cdf(diff, estimate))
+    p_value = 2 * stats.norm.cdf(-abs(stats.norm.ppf(_bootstrap_cdf(diff, 0.0)) - 2 * z0))
     return {
-        "diff_ci": percentile_interval(diff, level),
-        "p_value": float(min(1.0, 2 * min(below, above))),
-        "n_resamples": int(n),
+        "diff_ci": bootstrap_interval(diff, estimate, level),
+        "p_value": float(min(1.0, p_value)),
+        "n_resamples": int(diff.size),
     }
 
 
@@ -416,10 +437,10 @@ def correlate_models(
         pearson, spearman = stats.pearsonr(matrix[m], targets), stats.spearmanr(matrix[m], targets)
         report["models"][name] = {
             "pearson": float(pearson.statistic),
-            "pearson_ci": percentile_interval(boot["pearson"][:, m], level),
+            "pearson_ci": bootstrap_interval(boot["pearson"][:, m], pearson.statistic, level),
             "pearson_p": float(pearson.pvalue),
             "spearman": float(spearman.statistic),
-            "spearman_ci": percentile_interval(boot["spearman"][:, m], level),
+            "spearman_ci": bootstrap_interval(boot["spearman"][:, m], spearman.statistic, level),
             "spearman_p": float(spearman.pvalue),
         }
     reference = names[0] if reference is None else reference
@@ -430,10 +451,11 @@ def correlate_models(
         if m == r:
             continue
         comparison = {}
+        ref, other = report["models"][reference], report["models"][name]
         for statistic in ("pearson", "spearman"):
-            test = paired_bootstrap_test(boot[statistic][:, r], boot[statistic][:, m], level)
-            ref, other = report["models"][reference], report["models"][name]
-            comparison[statistic] = {"diff": ref[statistic] - other[statistic], **test}
+            diff = ref[statistic] - other[statistic]
+            test = paired_bootstrap_test(boot[statistic][:, r], boot[statistic][:, m], diff, level)
+            comparison[statistic] = {"diff": diff, **test}
         r_ab = float(stats.pearsonr(matrix[r], matrix[m]).statistic)
         t, p = williams_test(
             report["models"][reference]["pearson"],

@@ -13,7 +13,7 @@ from phalar_asteroid.eval.coherence import (
     item_targets,
     listener_zscores,
     paired_bootstrap_test,
-    percentile_interval,
+    bootstrap_interval,
     read_items,
     read_ratings,
     williams_test,
@@ -161,8 +161,9 @@ def test_resampling_listeners_widens_the_interval():
     crossed = crossed_bootstrap(ratings, score[None], n_resamples=1000, seed=1)["pearson"][:, 0]
     mean_rating = crossed_bootstrap(ratings.mean(axis=0, keepdims=True), score[None], 1000, 1)
     items_only = mean_rating["pearson"][:, 0]
-    width = np.subtract(*percentile_interval(crossed)[::-1])
-    assert width > 1.5 * np.subtract(*percentile_interval(items_only)[::-1])
+    estimate = stats.pearsonr(score, ratings.mean(axis=0)).statistic
+    width = np.subtract(*bootstrap_interval(crossed, estimate)[::-1])
+    assert width > 1.5 * np.subtract(*bootstrap_interval(items_only, estimate)[::-1])
 
 
 def test_paired_test_tells_a_better_score_from_an_equal_one():
@@ -184,12 +185,31 @@ def test_paired_test_tells_a_better_score_from_an_equal_one():
     assert better["pearson"]["diff"] == pytest.approx(diff)
 
 
-def test_paired_bootstrap_p_value_counts_both_sides():
-    # Differences 1, 1, 1, -1: P(d <= 0) = (1 + 1) / 5, P(d >= 0) = (3 + 1) / 5.
-    result = paired_bootstrap_test(np.array([2.0, 2, 2, 0]), np.array([1.0, 1, 1, 1]))
-    assert result["p_value"] == pytest.approx(0.8)
+def test_paired_bootstrap_p_value_and_interval_by_hand():
+    a, b = np.array([2.0, 2, 2, 0]), np.array([1.0, 1, 1, 1])
+    # Differences 1, 1, 1, -1, estimate 1: G(1) = (1 + 3 / 2 + 1 / 2) / 5 = 0.6 and
+    # G(0) = (1 + 1 / 2) / 5 = 0.3, so p = 2 Phi(-|ppf(0.3) - 2 ppf(0.6)|) = 2 Phi(-1.03106).
+    result = paired_bootstrap_test(a, b, estimate=1.0)
+    assert result["p_value"] == pytest.approx(0.302496, abs=1e-6)
     assert result["n_resamples"] == 4
-    np.testing.assert_allclose(result["diff_ci"], np.percentile([1, 1, 1, -1], [2.5, 97.5]))
+    # Without bias (z0 = 0) the interval is the percentile one and p twice the smaller tail.
+    diff = np.arange(1, 100) / 10.0 - 2.0  # -1.9 .. 7.9, median 3.0
+    result = paired_bootstrap_test(diff, np.zeros(99), estimate=3.0)
+    np.testing.assert_allclose(result["diff_ci"], np.percentile(diff, [2.5, 97.5]))
+    assert result["p_value"] == pytest.approx(2 * (19 + 0.5 + 0.5) / 100)  # 19 below, 1 tie at 0
+
+
+def test_bias_corrected_interval_moves_by_the_bias_of_the_resamples():
+    # Resamples N(0.8, 0.05) and an estimate half an SD above their median: z0 = 0.5, so the
+    # interval runs from the Phi(1 - 1.96) to the Phi(1 + 1.96) quantile, 0.8 + (-0.96, 2.96) SD.
+    samples = 0.8 + 0.05 * stats.norm.ppf((np.arange(20000) + 0.5) / 20000)
+    low, high = bootstrap_interval(samples, 0.825)
+    assert low == pytest.approx(0.8 - 0.96 * 0.05, abs=1e-3)
+    assert high == pytest.approx(0.8 + 2.96 * 0.05, abs=1e-3)
+    # No bias: the percentile interval.
+    unbiased = bootstrap_interval(samples, 0.8)
+    np.testing.assert_allclose(unbiased, np.percentile(samples, [2.5, 97.5]), atol=1e-4)
+    assert np.isnan(bootstrap_interval(np.full(5, np.nan), 0.8)).all()
 
 
 def test_williams_test_keeps_its_level_under_the_null_and_is_antisymmetric():
