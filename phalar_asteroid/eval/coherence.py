@@ -239,6 +239,9 @@ def _correlations(scores: np.ndarray, targets: np.ndarray) -> tuple:
     with np.errstate(divide="ignore", invalid="ignore"):
         pearson = np.corrcoef(stacked)[0, 1:]
         spearman = np.corrcoef(stats.rankdata(stacked, axis=-1))[0, 1:]
+    # Rounding leaves a constant row a tiny variance, and corrcoef a meaningless value.
+    constant = np.ptp(scores, axis=-1) == 0
+    pearson[constant], spearman[constant] = np.nan, np.nan
     return pearson, spearman
 
 
@@ -424,6 +427,13 @@ def correlate_models(
     if not np.isfinite(matrix).all():
         bad = [name for name, row in zip(names, matrix) if not np.isfinite(row).all()]
         raise ValueError(f"non-finite scores of model(s) {bad}")
+    constant = [name for name, row in zip(names, matrix) if np.ptp(row) == 0]
+    if constant:
+        warnings.warn(
+            f"model(s) {constant} give every item the same score: their correlations are "
+            "undefined (NaN)",
+            stacklevel=2,
+        )
     if constant_listeners(table):
         raise ValueError(f"constant listener(s) {constant_listeners(table)}: drop them first")
     targets = item_targets(table.ratings)
@@ -434,7 +444,10 @@ def correlate_models(
     boot = crossed_bootstrap(table.ratings, matrix, n_resamples, seed)
     report = {"models": {}, "comparisons": {}}
     for m, name in enumerate(names):
-        pearson, spearman = stats.pearsonr(matrix[m], targets), stats.spearmanr(matrix[m], targets)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", stats.ConstantInputWarning)  # warned about above
+            pearson = stats.pearsonr(matrix[m], targets)
+            spearman = stats.spearmanr(matrix[m], targets)
         report["models"][name] = {
             "pearson": float(pearson.statistic),
             "pearson_ci": bootstrap_interval(boot["pearson"][:, m], pearson.statistic, level),
@@ -456,7 +469,9 @@ def correlate_models(
             diff = ref[statistic] - other[statistic]
             test = paired_bootstrap_test(boot[statistic][:, r], boot[statistic][:, m], diff, level)
             comparison[statistic] = {"diff": diff, **test}
-        r_ab = float(stats.pearsonr(matrix[r], matrix[m]).statistic)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", stats.ConstantInputWarning)
+            r_ab = float(stats.pearsonr(matrix[r], matrix[m]).statistic)
         t, p = williams_test(
             report["models"][reference]["pearson"],
             report["models"][name]["pearson"],

@@ -237,3 +237,15 @@ def test_correlate_models_refuses_scores_that_do_not_fit():
         correlate_models(ratings, {"m": [1.0, 2.0, np.nan, 4.0]})
     with pytest.raises(ValueError, match="reference model 'x'"):
         correlate_models(ratings, {"m": [1.0, 2.0, 3.0, 4.0]}, reference="x", n_resamples=10)
+
+
+def test_a_model_with_one_score_for_every_item_has_undefined_correlations():
+    score, _, ratings = likert_test(0.5, n_items=30)
+    flat = np.full(30, 5.94076)  # as an untrained network may give (mean rounding: tiny spread)
+    with pytest.warns(UserWarning, match=r"model\(s\) \['flat'\] give every item the same score"):
+        report = correlate_models(ratings, {"s": score, "flat": flat}, n_resamples=200)
+    assert np.isnan(report["models"]["flat"]["pearson"])
+    assert np.isnan(report["models"]["flat"]["pearson_ci"]).all()
+    comparison = report["comparisons"]["s vs flat"]["pearson"]
+    assert comparison["n_resamples"] == 0 and np.isnan(comparison["p_value"])
+    assert np.isfinite(report["models"]["s"]["pearson_ci"]).all()
