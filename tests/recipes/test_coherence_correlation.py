@@ -75,6 +75,12 @@ def test_simulated_demo_end_to_end(tmp_path, band_corpus, tiny_model):
         assert -1 <= low <= high <= 1
     summary = (exp / "summary.md").read_text()
     assert summary.startswith("**SIMULATED ratings") and "oracle ceiling" in summary
+    # The items table's condition column gives per-condition means, z-scored over all items.
+    conditions = results["conditions"]
+    assert list(conditions) == ["aligned", "shifted", "transposed", "other_track"]
+    assert all(row["n_items"] == 3 for row in conditions.values())
+    assert sum(row["targets"] for row in conditions.values()) == pytest.approx(0, abs=1e-9)
+    assert conditions["aligned"]["targets"] > conditions["other_track"]["targets"]
     per_item = read_csv(exp / "per_item.csv")
     z = np.array([float(r["mean_z_rating"]) for r in per_item])
     assert len(per_item) == 12 and abs(z.mean()) < 0.5
@@ -111,6 +117,7 @@ def test_own_listening_test_end_to_end(tmp_path, listening_test, tiny_model):
     exp = recipe / "exp" / "coherence_ratings_tiny_phalar"
     results = json.loads((exp / "results.json").read_text())
     assert not results["simulated"] and results["oracle"] is None
+    assert results["conditions"] is None  # no condition column
     assert results["listeners"] == ["ann", "bob"] and results["unrated_items"] == ["e"]
     assert results["n_items"] == 4 and results["n_ratings"] == 8
     # The targets are the per-listener z-scores averaged per item (population SD).

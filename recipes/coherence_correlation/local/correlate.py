@@ -7,7 +7,9 @@ items table that nobody rated are left out (named), and
 correlation with the mean per-listener z-rating, crossed (listener x item) bootstrap intervals and
 the paired tests of the reference model (PHALAR) against every other one. With ``--simulated 1``
 (the demo) the simulated listeners' own ``fit`` column is correlated too, as an oracle ceiling,
-and every output says that the ratings are simulated.
+and every output says that the ratings are simulated. When the items table has a ``condition``
+column (e.g. true stem / system A / system B), the mean target and the mean score of every model
+per condition are given too, each z-scored over all items.
 
 Writes ``<exp_dir>/results.json``, ``<exp_dir>/per_item.csv`` (item, ratings, mean z-rating,
 every model's score) and ``<exp_dir>/summary.md``.
@@ -64,6 +66,32 @@ def read_scores(scores_dir: str, name: str, items) -> tuple:
     return np.array([scores[item] for item in items]), info
 
 
+def item_column(items_path: str, column: str, items) -> list:
+    """One extra column of the items table for ``items``, or None when the table has none."""
+    with open(items_path, newline="", encoding="utf-8-sig") as fhandle:
+        rows = {row["item"]: row.get(column) for row in csv.DictReader(fhandle)}
+    values = [rows[item] for item in items]
+    return None if any(v is None for v in values) else values
+
+
+def condition_means(conditions: list, columns: dict) -> dict:
+    """Mean of each column, z-scored over all items, per condition (in order of appearance).
+
+    Puts targets and scores on one scale, so that a table shows which conditions a model ranks
+    as the listeners do.
+    """
+    labels = np.array(conditions)
+    # A constant column (an untrained model) is all zeros, not its rounding noise blown up.
+    z = {n: (v - v.mean()) / (v.std() if np.ptp(v) > 0 else np.inf) for n, v in columns.items()}
+    return {
+        c: {
+            "n_items": int(np.sum(labels == c)),
+            **{n: float(v[labels == c].mean()) for n, v in z.items()},
+        }
+        for c in dict.fromkeys(conditions)
+    }
+
+
 def print_warnings(caught) -> None:
     for warning in caught:
         print(f"warning: {warning.message}")
@@ -79,8 +107,8 @@ def p_text(p: float) -> str:
     return f"{p:.4f}" if np.isfinite(p) else "–"
 
 
-def summary_lines(report: dict, info: dict, oracle: dict, simulated: bool) -> list:
-    """The markdown summary: one row per model, then the paired tests."""
+def summary_lines(report: dict, info: dict, oracle: dict, simulated: bool, conditions) -> list:
+    """The markdown summary: one row per model, the paired tests, the per-condition means."""
     level = round(100 * report["level"])
     lines = []
     if simulated:
@@ -117,6 +145,18 @@ def summary_lines(report: dict, info: dict, oracle: dict, simulated: bool) -> li
                 f"{p['williams_t']:.2f}, {p_text(p['williams_p'])} | "
                 f"{interval(s['diff'], s['diff_ci'])} | {p_text(s['p_value'])} |"
             )
+    if conditions:
+        names = list(next(iter(conditions.values())))[2:]
+        lines += [
+            "",
+            "Mean per condition, every column z-scored over all items (targets: mean z-rating):",
+            "",
+            "| condition | items | targets | " + " | ".join(names) + " |",
+            "|---|---|---" + "|---" * len(names) + "|",
+        ]
+        for condition, row in conditions.items():
+            values = " | ".join(f"{row[name]:+.2f}" for name in ["targets", *names])
+            lines.append(f"| {condition} | {row['n_items']} | {values} |")
     return lines
 
 
@@ -148,12 +188,14 @@ def main(conf):
         warnings.simplefilter("always")
         report = correlate_models(table, scores, reference=reference, **common)
     print_warnings(caught)
+    targets = item_targets(table.ratings)
     oracle = None
     if simulated:
-        with open(args["items"], newline="") as fhandle:
-            fit = {row["item"]: float(row["fit"]) for row in csv.DictReader(fhandle)}
+        fit = [float(value) for value in item_column(args["items"], "fit", rated)]
         # The same seed draws the same resamples: the ceiling is measured like the models.
-        oracle = correlate_models(table, {"oracle": [fit[i] for i in rated]}, **common)["models"]
+        oracle = correlate_models(table, {"oracle": fit}, **common)["models"]
+    labels = item_column(args["items"], "condition", rated)
+    conditions = labels and condition_means(labels, {"targets": targets, **scores})
     results = {
         "ratings": os.path.abspath(args["ratings"]),
         "items": os.path.abspath(args["items"]),
@@ -164,12 +206,12 @@ def main(conf):
         "unrated_items": unrated,
         "model_info": info,
         "oracle": oracle,
+        "conditions": conditions,
         **report,
     }
     os.makedirs(args["exp_dir"], exist_ok=True)
     path = os.path.join(args["exp_dir"], "results.json")
     write_json(to_jsonable(results), path, indent=1, allow_nan=False)  # NaN: null
-    targets = item_targets(table.ratings)
     with atomic_output(os.path.join(args["exp_dir"], "per_item.csv")) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as fhandle:
             writer = csv.writer(fhandle)
@@ -180,7 +222,7 @@ def main(conf):
                     (item, int(n_ratings[i]), f"{targets[i]:.6f}")
                     + tuple(f"{scores[n][i]:.6g}" for n in names)
                 )
-    lines = summary_lines(report, info, oracle, simulated)
+    lines = summary_lines(report, info, oracle, simulated, conditions)
     with atomic_output(os.path.join(args["exp_dir"], "summary.md")) as tmp:
         with open(tmp, "w", encoding="utf-8") as fhandle:
             fhandle.write("\n".join(lines) + "\n")
