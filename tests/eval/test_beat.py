@@ -204,9 +204,17 @@ def test_tempo_class_of_hand_made_beat_lists():
     for expected, estimate in cases.items():
         assert tempo_class(beat_tempo(estimate), ref_tempo) == expected
     # The off-beat list has the right tempo but no correct-level continuity: a phase error.
-    cmlt = beat_metrics(reference, cases["correct"])["Correct Metric Level Total"]
-    assert cmlt == 0.0 and error_class("correct", cmlt) == "phase"
-    assert error_class("correct", 0.8) == "correct" and error_class("double", 0.0) == "double"
+    scores = beat_metrics(reference, cases["correct"])
+    cmlt, f_measure = scores["Correct Metric Level Total"], scores["F-measure"]
+    assert cmlt == 0.0 and f_measure == 0.0 and error_class("correct", cmlt, f_measure) == "phase"
+    # At 60 BPM, 0.1 s late is within CMLt's 17.5 % of the interval but outside F's ±70 ms:
+    # still a phase error.
+    slow = np.arange(0.0, 20.0, 1.0)
+    late = beat_metrics(slow, slow + 0.1)
+    assert late["Correct Metric Level Total"] == 1.0 and late["F-measure"] == 0.0
+    assert error_class("correct", 1.0, 0.0) == "phase"
+    assert error_class("correct", 0.8, 0.9) == "correct"
+    assert error_class("double", 0.0, 0.0) == "double"
     with pytest.raises(ValueError, match="reference_bpm"):
         tempo_class(100.0, 0.0)
     with pytest.raises(ValueError, match="tolerance"):

@@ -109,7 +109,9 @@ def score_tracks(manifest, folders, trims, ev) -> list:
                         "est_tempo": est_tempo,
                         "tempo_ratio": est_tempo / ref_tempo,
                         "tempo_class": tempo,
-                        "error_class": error_class(tempo, cmlt, ev["phase_min_cmlt"]),
+                        "error_class": error_class(
+                            tempo, cmlt, scores["F-measure"], ev["phase_min_score"]
+                        ),
                         "n_ref_beats": len(reference),
                         "n_est_beats": len(estimate),
                         **scores,
@@ -238,7 +240,7 @@ def main(conf):
         "conventions": {convention(t): {"min_beat_time": t} for t in trims},
         "throughput": throughput,
         "tempo_tolerance": ev["tempo_tolerance"],
-        "phase_min_cmlt": ev["phase_min_cmlt"],
+        "phase_min_score": ev["phase_min_score"],
         "systems": summary,
         "error_classes": error_counts(rows, systems),
     }
@@ -255,7 +257,7 @@ def main(conf):
         f"{markdown_table(summary, trims)}\n\n"
         f"Errors per track (no trim): estimated / reference tempo (median beat interval), its "
         f"class within ±{100 * ev['tempo_tolerance']:g} % (correct, double, half, triple, third, "
-        f"3/2, 2/3, else spurious; phase: correct tempo but CMLt < {ev['phase_min_cmlt']:g}) "
+        f"3/2, 2/3, else spurious; phase: correct tempo but CMLt or F < {ev['phase_min_score']:g}) "
         f"and F.\n\n{error_table(rows, systems)}\n\nTracks per class: {counts}.\n"
     )
     with atomic_output(os.path.join(exp_dir, "summary.md")) as tmp:

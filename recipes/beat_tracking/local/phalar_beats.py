@@ -7,7 +7,8 @@
    re-run the encoder: ``local/variants.py``), its onset envelope
    (``<exp_dir>/envelopes/<track_id>.npz``).
 3. Decode the envelope with librosa's DP tracker (``phalar_dp``, as the paper) and madmom's DBN
-   (``phalar_dbn``), adding the templates' first-click time: ``<exp_dir>/beats/<system>/``.
+   (``phalar_dbn``) with the conf's ``decoder`` settings (library defaults unless changed),
+   adding the templates' first-click time: ``<exp_dir>/beats/<system>/``.
 
 Tracks already done are skipped; the splits are taken in turn (valid, test, valid, ...). The encoder throughput (windows per second, embedding only) is
 printed and written to ``<exp_dir>/throughput.json``.

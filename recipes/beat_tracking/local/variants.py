@@ -16,7 +16,7 @@ difference of F, Wilcoxon signed-rank test): the chosen variant against the pape
 against the reference trackers of stage 3.
 
 Writes to ``<exp_dir>/variants/``: ``scores.csv`` (every variant × track, no trim: F, CMLt, AMLt,
-estimated tempo and its class; a rerun scores only the variants it does not hold),
+estimated tempo and its class; a rerun scores only the (variant, track) pairs it does not hold),
 ``summary.json`` and ``summary.md`` (the sweep ranked on the tune split, the chosen variant on
 every split, the paired tests, the per-track error table of the chosen variant), and the chosen
 variant's beats in ``beats_best/<track_id>.beats``.
@@ -157,15 +157,17 @@ def decode_variant(stored: dict, settings: dict, envelopes: dict = None) -> np.n
 def score(reference, estimate, ref_tempo, ev) -> dict:
     """The sweep's per-track scores (no trim) and tempo analysis of one estimate."""
     metrics = beat_metrics(reference, estimate, 0.0)
-    est_tempo = beat_tempo(estimate)
-    tempo = tempo_class(est_tempo, ref_tempo, ev["tempo_tolerance"])
     row = {short: metrics[key] for short, key in METRIC_KEYS.items()}
-    row.update(
-        est_tempo=est_tempo,
-        tempo_class=tempo,
-        error_class=error_class(tempo, row["CMLt"], ev["phase_min_cmlt"]),
-    )
-    return row
+    row["est_tempo"] = beat_tempo(estimate)
+    return classify(row, ref_tempo, ev)
+
+
+def classify(row: dict, ref_tempo: float, ev: dict) -> dict:
+    """Adds the tempo and error classes to a row, with the conf's current tolerances (so that a
+    cached row never keeps an older classification)."""
+    tempo = tempo_class(row["est_tempo"], ref_tempo, ev["tempo_tolerance"])
+    error = error_class(tempo, row["CMLt"], row["F"], ev["phase_min_score"])
+    return {**row, "tempo_class": tempo, "error_class": error}
 
 
 def read_scores(path: str) -> dict:
@@ -183,21 +185,23 @@ def read_scores(path: str) -> dict:
 def sweep_scores(variants, manifest, maps, references, ev, path) -> dict:
     """Scores of every variant on every track, reusing those ``path`` already holds."""
     scores = read_scores(path)
-    todo = [(v, s) for v, s in variants if any((v, t["track_id"]) not in scores for t in manifest)]
+    todo = [(v, s, t["track_id"]) for v, s in variants for t in manifest]
+    todo = [(v, s, t) for v, s, t in todo if (v, t) not in scores]
     envelopes = {t["track_id"]: {} for t in manifest}
-    for variant, settings in tqdm(todo, desc="variants"):
-        for track in manifest:
-            track_id = track["track_id"]
-            reference, ref_tempo = references[track_id]
-            estimate = decode_variant(maps[track_id], settings, envelopes[track_id])
-            row = score(reference, estimate, ref_tempo, ev)
-            scores[(variant, track_id)] = {"variant": variant, "track_id": track_id, **row}
+    for variant, settings, track_id in tqdm(todo, desc="variants"):
+        reference, ref_tempo = references[track_id]
+        estimate = decode_variant(maps[track_id], settings, envelopes[track_id])
+        row = score(reference, estimate, ref_tempo, ev)
+        scores[(variant, track_id)] = {"variant": variant, "track_id": track_id, **row}
+    for (variant, track_id), row in scores.items():
+        if track_id in references:
+            scores[(variant, track_id)] = classify(row, references[track_id][1], ev)
     with atomic_output(path) as tmp:
         with open(tmp, "w", newline="") as fhandle:
             writer = csv.DictWriter(fhandle, fieldnames=["variant", "track_id", *SCORE_FIELDS])
             writer.writeheader()
             writer.writerows(scores[(v, t["track_id"])] for v, _ in variants for t in manifest)
-    print(f"{len(variants)} variants on {len(manifest)} tracks ({len(todo)} scored now)")
+    print(f"{len(variants)} variants on {len(manifest)} tracks ({len(todo)} pairs scored now)")
     return scores
 
 
@@ -353,8 +357,8 @@ def write_markdown(summary, scores, manifest, references, ev, path) -> None:
     lines += [
         "",
         f"Per track (no trim): estimated / reference tempo, its class within "
-        f"±{100 * ev['tempo_tolerance']:g} % (phase: correct tempo, CMLt < "
-        f"{ev['phase_min_cmlt']:g}), F.",
+        f"±{100 * ev['tempo_tolerance']:g} % (phase: correct tempo, CMLt or F < "
+        f"{ev['phase_min_score']:g}), F.",
         "",
         "| track | split | reference BPM | " + " | ".join(columns) + " |",
         "|---|---|---|" + "---|" * len(columns),
