@@ -286,9 +286,7 @@ def main(conf):
     }
     for track in manifest:
         estimate = decode_variant(maps[track["track_id"]], dict(variants)[best])
-        write_beat_times(
-            beats_file(os.path.join(out_dir, "beats"), best, track["track_id"]), estimate
-        )
+        write_beat_times(beats_file(out_dir, "beats_best", track["track_id"]), estimate)
     pieces = corpus_label(manifest.dataset, manifest.split)
     summary = {
         "pieces": pieces,
