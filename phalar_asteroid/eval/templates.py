@@ -24,11 +24,35 @@ WOODBLOCK = 115
 MIDI_TEMPO = 125.0
 
 
-def template_bpms(bpm_min: int = 30, bpm_max: int = 240) -> list:
-    """Integer tempi from ``bpm_min`` to ``bpm_max`` inclusive (211 by default)."""
+def template_bpms(bpm_min: int = 30, bpm_max: int = 240, step: int = 1) -> list:
+    """Integer tempi from ``bpm_min`` to ``bpm_max`` inclusive, ``step`` apart (211 by default)."""
     if not 0 < bpm_min <= bpm_max:
         raise ValueError(f"Need 0 < bpm_min <= bpm_max, got bpm_min={bpm_min}, bpm_max={bpm_max}")
-    return list(range(int(bpm_min), int(bpm_max) + 1))
+    if int(step) < 1:
+        raise ValueError(f"Need a template step >= 1 BPM, got {step}")
+    return list(range(int(bpm_min), int(bpm_max) + 1, int(step)))
+
+
+def template_rows(bpms, chosen) -> np.ndarray:
+    """Rows of a tempo × time similarity map (templates ``bpms``) that hold the ``chosen`` tempi.
+
+    Lets a smaller template set be tried on a stored map without embedding anything again.
+
+    Args:
+        bpms (array-like): tempo of each row of the map.
+        chosen (array-like): tempi to keep, e.g. :func:`template_bpms` with another range or step.
+
+    Returns:
+        np.ndarray: int64 row indices, in the order of ``chosen``.
+
+    Raises:
+        ValueError: naming the chosen tempi the map does not hold.
+    """
+    row_of = {int(bpm): row for row, bpm in enumerate(np.asarray(bpms).tolist())}
+    missing = [int(bpm) for bpm in chosen if int(bpm) not in row_of]
+    if missing:
+        raise ValueError(f"No template for {missing} BPM in the map ({len(row_of)} templates)")
+    return np.array([row_of[int(bpm)] for bpm in chosen], dtype=np.int64)
 
 
 def click_times(bpm: float, duration: float = 5.0, first_click: float = 0.02) -> np.ndarray:

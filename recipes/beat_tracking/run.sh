@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Zero-shot beat tracking with PHALAR (docs/protocols.md#beat-tracking): metronome templates ->
 # PHALAR onset envelope -> DP / DBN beats, against madmom's RNN + DBN tracker and an onset-strength
-# baseline, all scored by the same mir_eval code.
+# baseline, all scored by the same mir_eval code, by default on held-out pieces (valid + test).
 set -e  # Exit on error
 set -o pipefail
 
 # Storage. The embedded band corpus is rendered into $data_root when it has no slakh/ folder;
 # GTZAN is read from the common data root holding gtzan_genre/ (mirdata's data_home) when given.
-data_root=data/band_corpus  # embedded band corpus (stage 0 renders it)
+data_root=data/band_corpus80  # embedded band corpus (stage 0 renders it)
 gtzan_root=                 # data root holding gtzan_genre/: GTZAN instead of the band corpus
 # Python with phalar_asteroid installed (make install); the Makefile puts .venv/bin first in PATH.
 python_path=python          # Python with phalar_asteroid installed
@@ -23,11 +23,11 @@ tag=""        # Experiment tag; default "<corpus>_<model folder>" so that re-run
 id=$CUDA_VISIBLE_DEVICES  # GPUs to use (CUDA_VISIBLE_DEVICES); empty keeps the environment's
 
 # Data
-n_tracks=16        # band tracks of the embedded corpus
+n_tracks=80        # band tracks rendered: 8 valid + 8 test of every 80 (split by piece)
 max_seconds=30     # crop of each rendered track in seconds, >= 1
 render_seed=0      # seed of the rendered corpus
 render_workers=2   # parallel rendering processes
-split=all          # band corpus split: train | valid | test | a list (valid,test) | all
+split=valid,test   # held-out pieces; train (or all) adds pieces the encoder was trained on
 
 # Model and templates
 model_path=""      # best_model.pth of the stem_retrieval recipe (stage 4 needs it)
@@ -38,10 +38,12 @@ batch_size=64      # windows per backbone call
 
 # Evaluation
 eval_use_gpu=1     # 1: run the model on the GPU when there is one; 0: on the CPU
+sweep=local/sweep.yml  # decoder/envelope variant grids, chosen on valid, reported on test (stage 5)
 
 help_message="Usage: ./run.sh --model_path PATH [--name value ...]
 Zero-shot beat tracking with PHALAR. Stages: 0 render the band corpus, 1 track list and
-reference beats, 2 metronome templates, 3 reference trackers, 4 PHALAR beats, 5 scores (README.md)."
+reference beats, 2 metronome templates, 3 reference trackers, 4 PHALAR beats, 5 scores, error
+table and decoder variants (README.md). The default split holds pieces the encoder never heard."
 
 . utils/parse_options.sh
 
@@ -63,6 +65,9 @@ check_int bpm_max "$bpm_min"
 check_positive hop_seconds
 check_int batch_size 1
 check_choice eval_use_gpu 0 1
+if [[ $stage -le 5 && $stop_stage -ge 5 && ! -f $sweep ]]; then
+  option_error "--sweep takes a YAML file of variant grids (stage 5 reads it), got '$sweep'"
+fi
 if [[ $stage -le 4 && $stop_stage -ge 4 && ! -f $model_path ]]; then
   option_error "--model_path takes a PHALAR best_model.pth (stage 4 needs it), got '$model_path'"
 fi
@@ -138,6 +143,11 @@ if [[ $stage -le 5 && $stop_stage -ge 5 ]]; then
   $python_path local/evaluate.py --manifest $data_dir/manifest.json \
     --reference_dir $data_dir/beats --exp_dir $expdir | tee logs/eval_${tag}.log
   cp logs/eval_${tag}.log $expdir/eval.log
+  # Variants re-decode stage 4's stored maps (no encoder); they need valid and test tracks.
+  $python_path local/variants.py --manifest $data_dir/manifest.json \
+    --reference_dir $data_dir/beats --exp_dir $expdir --sweep "$sweep" \
+    | tee logs/variants_${tag}.log
+  cp logs/variants_${tag}.log $expdir/variants.log
   mkdir -p $expdir/publish_dir
   echo "beat_tracking" > $expdir/publish_dir/recipe_name.txt
 fi

@@ -8,11 +8,18 @@ import torch
 
 from phalar_asteroid.eval.beat import (
     beat_metrics,
+    beat_tempo,
     dbn_beats,
     dp_beats,
+    error_class,
+    extend_beats,
+    mean_ci,
     onset_envelope,
     onset_strength_beats,
+    paired_comparison,
     similarity_map,
+    smooth_envelope,
+    tempo_class,
 )
 from phalar_asteroid.eval.templates import (
     click_times,
@@ -21,6 +28,7 @@ from phalar_asteroid.eval.templates import (
     metronome_midi,
     render_templates,
     template_bpms,
+    template_rows,
 )
 from phalar_asteroid.models import PHALAR
 from phalar_asteroid.nn.complex import to_complex
@@ -95,6 +103,142 @@ def test_dbn_beats_period_and_offset():
     assert dbn_beats(np.zeros(100), fps=50).size == 0
 
 
+def test_dp_beats_tempo_prior_picks_the_metrical_level():
+    # Strong impulses every 0.48 s with weak ones halfway: 62.5, 125 and 250 BPM all fit; the
+    # prior's centre decides which level the DP tracks.
+    env = np.zeros(1500)
+    env[17::24], env[5::24] = 0.5, 1.0
+    for start_bpm, period in [(60, 0.96), (120, 0.48), (240, 0.24)]:
+        beats = dp_beats(env, fps=50, start_bpm=start_bpm)
+        assert np.median(np.diff(beats)) == pytest.approx(period, abs=1e-9)
+
+
+def test_dp_beats_tightness_trades_onsets_for_a_steady_period():
+    # 40 impulses jittered by up to 4 frames around a 0.5 s grid.
+    onsets = 5 + 25 * np.arange(40) + np.random.default_rng(0).integers(-4, 5, 40)
+    env = np.zeros(1025)
+    env[onsets] = 1.0
+    loose = dp_beats(env, fps=50, tightness=1.0)
+    strict = dp_beats(env, fps=50, tightness=1e4)
+    np.testing.assert_array_equal(np.round(loose * 50).astype(int), onsets)  # every impulse
+    assert np.diff(strict).std() < 1e-9 and np.diff(loose).std() > 0.05
+
+
+def test_dbn_beats_tempo_range_excludes_the_true_tempo():
+    env = 0.5 * impulse_envelope()  # 120 BPM
+    assert np.median(np.diff(dbn_beats(env, fps=50))) == pytest.approx(0.5, abs=1e-9)
+    # With 120 BPM out of its state space the DBN can only lock to another metrical level.
+    slow = dbn_beats(env, fps=50, min_bpm=40, max_bpm=80)
+    assert 60 / np.median(np.diff(slow)) == pytest.approx(60, abs=1.5)
+
+
+def test_smooth_envelope_spreads_an_impulse_as_a_gaussian():
+    env = np.zeros(41)
+    env[20] = 2.0
+    smooth = smooth_envelope(env, fps=50, sigma_seconds=0.04)  # sigma = 2 frames, cut at 8
+    offsets = np.arange(-8, 9)
+    kernel = np.exp(-0.5 * (offsets / 2.0) ** 2)
+    expected = np.zeros(41)
+    expected[12:29] = 2.0 * kernel / kernel.sum()
+    np.testing.assert_allclose(smooth, expected, rtol=1e-12, atol=1e-15)
+    assert smooth.sum() == pytest.approx(2.0)
+    np.testing.assert_array_equal(smooth_envelope(env, 50, 0.0), env)
+    # Zero outside the track: half of an impulse at the first frame spills out.
+    edge = smooth_envelope(np.eye(1, 41).ravel(), fps=50, sigma_seconds=0.04)
+    assert edge.sum() == pytest.approx(0.5 + 0.5 * kernel[8] / kernel.sum())
+    with pytest.raises(ValueError, match="sigma_seconds"):
+        smooth_envelope(env, 50, -0.01)
+
+
+def test_extend_beats_continues_the_last_period():
+    beats = np.array([1.0, 1.5, 2.0, 2.5, 3.0])
+    np.testing.assert_allclose(extend_beats(beats, 4.6), [1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5])
+    np.testing.assert_allclose(extend_beats(beats, 4.5), [1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5])
+    # The period is the median of the last intervals: an early slow one does not count.
+    np.testing.assert_allclose(
+        extend_beats([0.0, 1.0, 1.4, 1.8, 2.2, 2.6], 3.1, 4), [0, 1, 1.4, 1.8, 2.2, 2.6, 3.0]
+    )
+    np.testing.assert_array_equal(extend_beats(beats, 3.2), beats)
+    np.testing.assert_array_equal(extend_beats([1.0], 9.0), [1.0])
+
+
+def test_beat_tempo_is_the_median_interval():
+    assert beat_tempo([0.0, 0.5, 1.0, 1.6, 2.1]) == pytest.approx(120.0)
+    assert np.isnan(beat_tempo([1.0]))
+
+
+@pytest.mark.parametrize(
+    "estimate, expected",
+    [
+        (100.0, "correct"),
+        (103.9, "correct"),
+        (96.1, "correct"),
+        (104.5, "spurious"),
+        (200.0, "double"),
+        (207.0, "double"),
+        (50.0, "half"),
+        (300.0, "triple"),
+        (33.4, "third"),
+        (150.0, "3/2"),
+        (66.7, "2/3"),
+        (125.0, "spurious"),
+        (175.0, "spurious"),
+        (float("nan"), "no beats"),
+    ],
+)
+def test_tempo_class_within_four_percent(estimate, expected):
+    assert tempo_class(estimate, 100.0) == expected
+
+
+def test_tempo_class_of_hand_made_beat_lists():
+    reference = np.arange(0.0, 20.0, 0.5)  # 120 BPM
+    cases = {
+        "correct": reference + 0.25,  # on the off-beat: the tempo alone is right
+        "double": np.arange(0.0, 20.0, 0.25),
+        "half": np.arange(0.0, 20.0, 1.0),
+        "3/2": np.arange(0.0, 20.0, 1 / 3),
+        "2/3": np.arange(0.0, 20.0, 0.75),
+        "spurious": np.arange(0.0, 20.0, 0.6),
+    }
+    ref_tempo = beat_tempo(reference)
+    for expected, estimate in cases.items():
+        assert tempo_class(beat_tempo(estimate), ref_tempo) == expected
+    # The off-beat list has the right tempo but no correct-level continuity: a phase error.
+    scores = beat_metrics(reference, cases["correct"])
+    cmlt, f_measure = scores["Correct Metric Level Total"], scores["F-measure"]
+    assert cmlt == 0.0 and f_measure == 0.0 and error_class("correct", cmlt, f_measure) == "phase"
+    # At 60 BPM, 0.1 s late is within CMLt's 17.5 % of the interval but outside F's ±70 ms:
+    # still a phase error.
+    slow = np.arange(0.0, 20.0, 1.0)
+    late = beat_metrics(slow, slow + 0.1)
+    assert late["Correct Metric Level Total"] == 1.0 and late["F-measure"] == 0.0
+    assert error_class("correct", 1.0, 0.0) == "phase"
+    assert error_class("correct", 0.8, 0.9) == "correct"
+    assert error_class("double", 0.0, 0.0) == "double"
+    with pytest.raises(ValueError, match="reference_bpm"):
+        tempo_class(100.0, 0.0)
+    with pytest.raises(ValueError, match="tolerance"):
+        tempo_class(100.0, 100.0, tolerance=0.25)
+
+
+def test_mean_ci_and_paired_comparison_over_tracks():
+    values = np.array([0.2, 0.4, 0.6, 0.8])
+    mean, low, high = mean_ci(values)
+    assert mean == pytest.approx(0.5) and 0.2 <= low < 0.5 < high <= 0.8
+    assert mean_ci(np.full(5, 0.7)) == pytest.approx((0.7, 0.7, 0.7))
+    a = np.array([0.9, 0.8, 0.7, 0.6, 0.9, 0.8, 0.7, 0.9])
+    b = a - np.array([0.1, 0.2, 0.1, 0.3, 0.2, 0.1, 0.2, 0.1])
+    test = paired_comparison(a, b)
+    assert test["diff"] == pytest.approx(0.1625) and 0.1 <= test["low"] < 0.1625 < test["high"]
+    # All 8 differences positive: the exact two-sided signed-rank p is 2 / 2**8.
+    assert test["p_wilcoxon"] == pytest.approx(2 / 256)
+    assert (test["a_better"], test["b_better"], test["n_tracks"]) == (8, 0, 8)
+    same = paired_comparison(a, a)
+    assert same["p_wilcoxon"] == 1.0 and same["diff"] == 0.0
+    with pytest.raises(ValueError, match="paired scores"):
+        paired_comparison(a, b[:5])
+
+
 def test_onset_strength_baseline_on_clicks():
     sr = 16000
     wav = np.zeros(10 * sr, dtype=np.float32)
@@ -139,8 +283,14 @@ def test_similarity_map_is_hermitian_all_pairs():
 
 def test_metronome_templates(tmp_path):
     assert len(template_bpms()) == 211 and template_bpms(100, 102) == [100, 101, 102]
+    assert template_bpms(30, 40, step=4) == [30, 34, 38]
     with pytest.raises(ValueError, match="bpm_min"):
         template_bpms(120, 100)
+    with pytest.raises(ValueError, match="step"):
+        template_bpms(30, 40, step=0)
+    np.testing.assert_array_equal(template_rows(template_bpms(30, 40), [32, 36, 40]), [2, 6, 10])
+    with pytest.raises(ValueError, match=r"\[41\] BPM"):
+        template_rows(template_bpms(30, 40), [40, 41])
     np.testing.assert_allclose(click_times(120), 0.02 + 0.5 * np.arange(10))
     midi = metronome_midi(120)
     (instrument,) = midi.instruments

@@ -18,6 +18,7 @@ import soundfile as sf
 import torch
 
 from phalar_asteroid.data.render import render_corpus
+from phalar_asteroid.eval.beat import SUMMARY_METRICS, tempo_class
 from phalar_asteroid.models import PHALAR
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
@@ -82,11 +83,15 @@ def run_stage_script(workdir: Path, script: str, *args) -> subprocess.CompletedP
 
 def test_beat_tracking_recipe_end_to_end(tmp_path, band_corpus, tiny_model):
     recipe = copy_recipe("beat_tracking", tmp_path)
+    # One track per split: --split all (the default, valid,test, keeps the held-out two).
     args = ["--data_root", band_corpus, "--model_path", tiny_model, "--tag", "t", *FAST]
+    args += ["--split", "all"]
     first = run_recipe(recipe, "--stage", 1, *args)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "3 tracks, 0 unreadable" in first.stdout
     assert "windows/s" in first.stdout
+    assert "INCLUDES TRAINING PIECES" in first.stdout
+    assert "Decoder variants skipped" in first.stdout  # one valid and one test track only
 
     data, exp = recipe / "data", recipe / "exp" / "beats_t"
     templates = sorted((data / "templates").glob("*.wav"))
@@ -109,6 +114,14 @@ def test_beat_tracking_recipe_end_to_end(tmp_path, band_corpus, tiny_model):
     assert len(rows) == N_TRACKS * len(SYSTEMS) * 2
     assert {r["system"] for r in rows} == SYSTEMS
     assert {float(r["min_beat_time"]) for r in rows} == {0.0, 5.0}
+    assert {r["split"] for r in rows} == {"train", "valid", "test"}
+    for row in rows:
+        ratio = float(row["est_tempo"]) / float(row["ref_tempo"])
+        assert float(row["tempo_ratio"]) == pytest.approx(ratio, nan_ok=True)
+        assert row["tempo_class"] == tempo_class(float(row["est_tempo"]), float(row["ref_tempo"]))
+        low = min(float(row["Correct Metric Level Total"]), float(row["F-measure"])) < 0.5
+        phase = row["tempo_class"] == "correct" and low
+        assert row["error_class"] == ("phase" if phase else row["tempo_class"])
     summary = json.loads((exp / "summary.json").read_text())
     assert summary["n_tracks"] == N_TRACKS and summary["n_unreadable"] == 0
     assert set(summary["systems"]) == SYSTEMS
@@ -120,9 +133,17 @@ def test_beat_tracking_recipe_end_to_end(tmp_path, band_corpus, tiny_model):
     assert summary["systems"]["madmom"][primary]["F-measure"] > 0.6
     for by_trim in summary["systems"].values():
         for scores in by_trim.values():
-            assert all(0.0 <= v <= 1.0 for v in scores.values())
+            assert all(0.0 <= scores[m] <= 1.0 for m in SUMMARY_METRICS)
+            assert 0.0 <= scores["F-measure 95% CI"][0] <= scores["F-measure 95% CI"][1] <= 1.0
+    assert summary["pieces"].startswith("INCLUDES TRAINING PIECES")
+    assert sum(summary["error_classes"]["madmom"].values()) == N_TRACKS
+    low, high = summary["systems"]["madmom"][primary]["F-measure 95% CI"]
+    assert low <= summary["systems"]["madmom"][primary]["F-measure"] <= high
     table = (exp / "summary.md").read_text()
     assert "F, no trim (min_beat_time = 0, primary)" in table and "5 s trim" in table
+    assert "| Track00001 | train |" in table and "F 95 % bootstrap CI" in table
+    similarity = np.load(exp / "similarity" / "Track00001.npz")
+    assert similarity["similarity"].shape == (16, 13) and similarity["duration"] == 8.0
     assert (exp / "figure_Track00001.png").stat().st_size > 10_000
     assert json.loads((exp / "throughput.json").read_text())["windows"] == 3 * 13
 
@@ -136,6 +157,78 @@ def test_beat_tracking_recipe_end_to_end(tmp_path, band_corpus, tiny_model):
     other = shutil.copy(tiny_model, tmp_path / "other.pth")
     mixed = run_recipe(recipe, "--stage", 4, "--stop_stage", 4, *args, "--model_path", other)
     assert mixed.returncode != 0 and "give this model its own --tag" in mixed.stderr
+
+
+def test_decoder_variants_choose_on_valid_and_report_on_test(tmp_path, band_corpus, tiny_model):
+    recipe = copy_recipe("beat_tracking", tmp_path)
+    args = ["--data_root", band_corpus, "--model_path", tiny_model, "--tag", "t", *FAST]
+    done = run_recipe(recipe, "--stage", 1, "--split", "all", *args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Two valid and two test tracks: the train track's map and beats stand in as a second valid
+    # track, the valid one's as a second test track.
+    exp, data = recipe / "exp" / "beats_t", recipe / "data" / "band_all"
+    manifest = json.loads((data / "manifest.json").read_text())
+    extra = {"Track00001": ("Track09001", "valid"), "Track00002": ("Track09002", "test")}
+    for track in list(manifest["tracks"]):
+        if track["track_id"] in extra:
+            new_id, split = extra[track["track_id"]]
+            manifest["tracks"].append({**track, "track_id": new_id, "split": split})
+            shutil.copy(
+                exp / "similarity" / f"{track['track_id']}.npz",
+                exp / "similarity" / f"{new_id}.npz",
+            )
+            for system in ("madmom", "onset_dp"):
+                folder = data / "beats" / system
+                shutil.copy(folder / f"{track['track_id']}.beats", folder / f"{new_id}.beats")
+    (data / "manifest4.json").write_text(json.dumps(manifest))
+    (recipe / "grid.yml").write_text(
+        "dp:\n  decoder_kind: [dp]\n  dp_start_bpm: [60.0, 120.0]\n"
+        "dbn:\n  decoder_kind: [dbn]\n  smooth_seconds: [0.0, 0.5]\n"
+    )
+    stage_args = ["--manifest", "data/band_all/manifest4.json", "--exp_dir", "exp/beats_t"]
+    stage_args += ["--reference_dir", "data/band_all/beats", "--sweep", "grid.yml"]
+    stage_args += ["--bpm_min", "100", "--bpm_max", "115"]
+    result = run_stage_script(recipe, "variants.py", *stage_args)
+    assert result.returncode == 0, result.stderr
+    assert "4 variants on 5 tracks (20 pairs scored now)" in result.stdout
+    summary = json.loads((exp / "variants" / "summary.json").read_text())
+    assert summary["paper_variant"] == "dp"
+    ranking = summary["ranking_on_tune_split"]
+    assert {r["variant"] for r in ranking} == {
+        "dp",
+        "dp dp_start_bpm=60.0",
+        "dbn",
+        "dbn smooth_seconds=0.5",
+    }
+    # Chosen on the valid tracks only: the ranking is by their mean F.
+    valid = "valid (tuning)"
+    means = [r[valid]["mean"] for r in ranking]
+    assert means == sorted(means, reverse=True) and summary["best_variant"] == ranking[0]["variant"]
+    assert ranking[0][valid]["n_tracks"] == 2
+    test = summary["f_measure"]["test (untouched by the choice)"]
+    assert test["best"]["n_tracks"] == 2 and test["best"]["low"] <= test["best"]["mean"]
+    paired = summary["paired"]["test (untouched by the choice)"]["best - paper"]
+    assert paired["n_tracks"] == 2 and 0.0 <= paired["p_wilcoxon"] <= 1.0
+    assert summary["best_extended_variant"].endswith("extend_to_end=True")
+    with open(exp / "variants" / "scores.csv") as fhandle:
+        rows = list(csv.DictReader(fhandle))
+    assert len(rows) == 4 * 5
+    by_key = {(r["variant"], r["track_id"]): float(r["F"]) for r in rows}
+    # The paper's variant re-decoded from the stored map gives stage 4's phalar_dp beats.
+    per_track = {}
+    with open(exp / "per_track.csv") as fhandle:
+        for row in csv.DictReader(fhandle):
+            if row["system"] == "phalar_dp" and float(row["min_beat_time"]) == 0:
+                per_track[row["track_id"]] = float(row["F-measure"])
+    for track_id, value in per_track.items():
+        assert by_key[("dp", track_id)] == pytest.approx(value)
+    assert (exp / "variants" / "beats_best" / "Track09001.beats").is_file()
+    assert (
+        "| test (untouched by the choice) | best - paper |"
+        in (exp / "variants" / "summary.md").read_text()
+    )
+    again = run_stage_script(recipe, "variants.py", *stage_args)
+    assert "(0 pairs scored now)" in again.stdout, again.stderr
 
 
 def test_beat_tracking_recipe_needs_a_model(tmp_path, band_corpus):

@@ -2,16 +2,20 @@
 
 1. Embed the metronome templates in one spectrogram batch (cached in ``<exp_dir>/templates.npz``).
 2. For every track: one CQT, sliding 4.8 s windows every 20 ms through the encoder
-   (``inference.FrameEmbedder``), the template × window Hermitian similarity map, its onset
-   envelope (``<exp_dir>/envelopes/<track_id>.npz``).
+   (``inference.FrameEmbedder``), the template × window Hermitian similarity map
+   (``<exp_dir>/similarity/<track_id>.npz``, float32, so that decoder and envelope variants never
+   re-run the encoder: ``local/variants.py``), its onset envelope
+   (``<exp_dir>/envelopes/<track_id>.npz``).
 3. Decode the envelope with librosa's DP tracker (``phalar_dp``, as the paper) and madmom's DBN
-   (``phalar_dbn``), adding the templates' first-click time: ``<exp_dir>/beats/<system>/``.
+   (``phalar_dbn``) with the conf's ``decoder`` settings (library defaults unless changed),
+   adding the templates' first-click time: ``<exp_dir>/beats/<system>/``.
 
-Tracks already done are skipped. The encoder throughput (windows per second, embedding only) is
+Tracks already done are skipped; the splits are taken in turn (valid, test, valid, ...). The encoder throughput (windows per second, embedding only) is
 printed and written to ``<exp_dir>/throughput.json``.
 """
 
 import argparse
+import itertools
 import os
 
 import numpy as np
@@ -22,12 +26,14 @@ from common import (
     load_manifest,
     load_mix,
     parse_with_conf,
+    phalar_decode,
+    phalar_envelope,
     pick_device,
     write_beat_times,
 )
 from tqdm import tqdm
 
-from phalar_asteroid.eval.beat import dbn_beats, dp_beats, onset_envelope, similarity_map
+from phalar_asteroid.eval.beat import similarity_map
 from phalar_asteroid.eval.templates import embed_templates, load_templates, template_bpms
 from phalar_asteroid.inference.frames import FrameEmbedder
 from phalar_asteroid.inference.model import load_model
@@ -64,8 +70,21 @@ def template_embeddings(model, model_path, conf, templates_dir, cache) -> torch.
     return embeddings
 
 
+def interleave_splits(tracks) -> list:
+    """Tracks taken in turn from each split (valid, test, valid, ...), keeping each split's order.
+
+    An interrupted run then holds tracks of every split, enough to choose a decoder variant on
+    one split and report it on another (``local/variants.py``).
+    """
+    by_split = {}
+    for track in tracks:
+        by_split.setdefault(track.get("split", ""), []).append(track)
+    rounds = itertools.zip_longest(*by_split.values())
+    return [track for group in rounds for track in group if track is not None]
+
+
 def main(conf):
-    args, win, env = conf["main_args"], conf["windows"], conf["envelope"]
+    args, win, env, dec = conf["main_args"], conf["windows"], conf["envelope"], conf["decoder"]
     device = pick_device(bool(args["use_gpu"]))
     model = load_model(args["model_path"], device).model
     sample_rate = int(model.sample_rate)
@@ -73,6 +92,7 @@ def main(conf):
     fps = 1.0 / embedder.frame_period
     offset = conf["templates"]["first_click"]
     exp_dir = args["exp_dir"]
+    bpms = template_bpms(conf["templates"]["bpm_min"], conf["templates"]["bpm_max"])
     templates = template_embeddings(
         model,
         args["model_path"],
@@ -81,30 +101,40 @@ def main(conf):
         os.path.join(exp_dir, "templates.npz"),
     )
     done = 0
-    for track in tqdm(load_manifest(args["manifest"]), desc="PHALAR beats"):
+    for track in tqdm(interleave_splits(load_manifest(args["manifest"])), desc="PHALAR beats"):
         track_id = track["track_id"]
         envelope_path = os.path.join(exp_dir, "envelopes", f"{track_id}.npz")
+        similarity_path = os.path.join(exp_dir, "similarity", f"{track_id}.npz")
         outputs = [beats_file(os.path.join(exp_dir, "beats"), s, track_id) for s in PHALAR_SYSTEMS]
-        if os.path.isfile(envelope_path) and all(os.path.isfile(p) for p in outputs):
+        if all(os.path.isfile(p) for p in [envelope_path, similarity_path] + outputs):
             continue
         try:
-            frames = embedder(load_mix(track, sample_rate))
+            wav = load_mix(track, sample_rate)
+            duration = len(wav) / sample_rate
+            frames = embedder(wav)
         except ValueError as err:  # e.g. shorter than one window: no envelope, no beats
             print(f"{track_id}: {err}")
-            envelope = np.zeros(0)
+            similarity, duration = np.zeros((len(templates), 0)), 0.0
         else:
-            envelope = onset_envelope(
-                similarity_map(model, templates, frames), env["n_sigma"], env["min_count"]
-            )
+            similarity = similarity_map(model, templates, frames)
+        envelope = phalar_envelope(similarity, bpms, fps, env)
+        with atomic_output(similarity_path) as tmp:
+            with open(tmp, "wb") as fhandle:
+                np.savez(
+                    fhandle,
+                    similarity=similarity.astype(np.float32),  # exact: the model scores in float32
+                    bpms=np.asarray(bpms),
+                    fps=fps,
+                    offset=offset,
+                    duration=duration,
+                )
         with atomic_output(envelope_path) as tmp:
             with open(tmp, "wb") as fhandle:
                 np.savez(fhandle, envelope=envelope, fps=fps, offset=offset)
-        decoded = {
-            "phalar_dp": dp_beats(envelope, fps, offset, sample_rate) if envelope.size else [],
-            "phalar_dbn": dbn_beats(envelope, fps, offset, env["dbn_floor"]),
-        }
         for system, path in zip(PHALAR_SYSTEMS, outputs):
-            write_beat_times(path, decoded[system])
+            decoder = system.split("_")[-1]  # phalar_dp, phalar_dbn
+            beats = phalar_decode(envelope, fps, offset, dec, decoder, duration)
+            write_beat_times(path, beats)
         done += 1
     embedder.report_throughput(os.path.join(exp_dir, "throughput.json"))
     print(f"PHALAR beats in {exp_dir}/beats ({done} new tracks)")
