@@ -22,7 +22,6 @@ Usage::
 """
 
 import argparse
-import json
 import time
 
 import torch
@@ -94,11 +93,12 @@ def profile_model(batch: int, extras: int, seconds: float, steps: int, precision
 
 def profile_data(manifest_path: str, batch: int, steps: int) -> dict:
     """CPU and wall seconds to draw and collate one training batch in this process."""
+    from phalar_asteroid.data.datasets import Manifest
     from phalar_asteroid.data.pairs import RandomCropCollate, StemPairDataset
 
-    with open(manifest_path) as fhandle:
-        manifest = json.load(fhandle)
-    dataset = StemPairDataset(manifest, segment_seconds=10.0, same_track_fraction=0.5)
+    dataset = StemPairDataset(
+        Manifest.load(manifest_path), segment_seconds=10.0, same_track_fraction=0.5
+    )
     collate = RandomCropCollate(2.0, 10.0, 16000)
     clock = PhaseClock()
     for step in range(steps):
