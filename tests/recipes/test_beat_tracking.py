@@ -81,12 +81,22 @@ def run_stage_script(workdir: Path, script: str, *args) -> subprocess.CompletedP
     )
 
 
-def test_beat_tracking_recipe_end_to_end(tmp_path, band_corpus, tiny_model):
-    recipe = copy_recipe("beat_tracking", tmp_path)
+@pytest.fixture(scope="module")
+def stage_1_run(tmp_path_factory, band_corpus, tiny_model):
+    """One run of every stage on all three splits, shared by the tests that read its outputs.
+
+    Returns:
+        tuple: the recipe copy, the run.sh arguments and the completed process.
+    """
+    recipe = copy_recipe("beat_tracking", tmp_path_factory.mktemp("beats_all"))
     # One track per split: --split all (the default, valid,test, keeps the held-out two).
     args = ["--data_root", band_corpus, "--model_path", tiny_model, "--tag", "t", *FAST]
     args += ["--split", "all"]
-    first = run_recipe(recipe, "--stage", 1, *args)
+    return recipe, args, run_recipe(recipe, "--stage", 1, *args)
+
+
+def test_beat_tracking_recipe_end_to_end(tmp_path, stage_1_run, tiny_model):
+    recipe, args, first = stage_1_run
     assert first.returncode == 0, first.stdout + first.stderr
     assert "3 tracks, 0 unreadable" in first.stdout
     assert "windows/s" in first.stdout
@@ -159,11 +169,11 @@ def test_beat_tracking_recipe_end_to_end(tmp_path, band_corpus, tiny_model):
     assert mixed.returncode != 0 and "give this model its own --tag" in mixed.stderr
 
 
-def test_decoder_variants_choose_on_valid_and_report_on_test(tmp_path, band_corpus, tiny_model):
-    recipe = copy_recipe("beat_tracking", tmp_path)
-    args = ["--data_root", band_corpus, "--model_path", tiny_model, "--tag", "t", *FAST]
-    done = run_recipe(recipe, "--stage", 1, "--split", "all", *args)
+def test_decoder_variants_choose_on_valid_and_report_on_test(tmp_path, stage_1_run):
+    shared, _, done = stage_1_run
     assert done.returncode == 0, done.stdout + done.stderr
+    recipe = tmp_path / "beat_tracking"  # a private copy: this test adds tracks to its outputs
+    shutil.copytree(shared, recipe, symlinks=True)
     # Two valid and two test tracks: the train track's map and beats stand in as a second valid
     # track, the valid one's as a second test track.
     exp, data = recipe / "exp" / "beats_t", recipe / "data" / "band_all"
