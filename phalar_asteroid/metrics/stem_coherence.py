@@ -101,9 +101,8 @@ class StemCoherence(Metric):
     unrelated stems get on average; near 100 means the stems fit as well as the true ones).
 
     Per-pair scores are list states reduced by concatenation, so under DDP ``compute`` returns
-    what one process would on all the pairs. Every process must have called ``update`` at least
-    once before ``compute`` (torchmetrics gathers nothing for an empty list state and would
-    wait for the others).
+    what one process would on all the pairs, also when some processes scored nothing (a short
+    last shard): they take part in the gather with empty states.
 
     The model is not a child module: it is neither in the metric's ``state_dict`` nor moved,
     cast or put in train mode with it, and it runs in eval mode without gradients.
@@ -231,6 +230,19 @@ class StemCoherence(Metric):
         )
         self.n_windows.append(torch.tensor([p.n_windows for p in pairs], device=self.device))
 
+    def _sync_dist(self, dist_sync_fn=None, process_group=None) -> None:
+        """torchmetrics' gather, with an empty tensor standing in for an empty list state.
+
+        torchmetrics gathers nothing for an empty list, so a process that scored no pair would
+        skip the collective calls that the others wait in; an empty tensor of the state's dtype
+        joins them and adds no row.
+        """
+        for name, dtype in (("scores", torch.float64), ("n_windows", torch.int64)):
+            if not getattr(self, name):
+                setattr(self, name, [torch.zeros(0, dtype=dtype, device=self.device)])
+        kwargs = {} if dist_sync_fn is None else {"dist_sync_fn": dist_sync_fn}
+        super()._sync_dist(process_group=process_group, **kwargs)
+
     def calibration(self) -> np.ndarray:
         """Sorted scores of the checkpoint's random pairs (built or read from the cache once)."""
         if self._calibration is None:
@@ -250,10 +262,10 @@ class StemCoherence(Metric):
         Raises:
             ValueError: no pair was scored.
         """
-        if isinstance(self.scores, list) and not self.scores:
-            raise ValueError("StemCoherence.compute: no pair scored yet: call update() first")
-        scores = dim_zero_cat(self.scores).double().cpu()
+        scores = dim_zero_cat(self.scores).double().cpu() if len(self.scores) else []
         count = len(scores)
+        if count == 0:
+            raise ValueError("StemCoherence.compute: no pair scored yet: call update() first")
         mean = scores.mean()
         std = scores.std() if count > 1 else torch.tensor(float("nan"), dtype=torch.float64)
         low, high = scipy.stats.t.interval(

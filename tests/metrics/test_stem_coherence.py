@@ -1,5 +1,6 @@
 """StemCoherence: phalar score's numbers as a torchmetrics Metric, batched, distributed, checked."""
 
+import datetime
 import os
 import socket
 
@@ -137,22 +138,33 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _distributed_rank(rank: int, port: int, model_path: str, pairs, out: str):
-    """One gloo process: rank 0 scores three pairs, rank 1 the fourth; both compute()."""
+def _distributed_rank(rank: int, port: int, model_path: str, pairs, shards, out: str):
+    """One gloo process: scores the pairs of its shard (none: no update at all), then compute().
+
+    A collective that one process never joins fails after the timeout instead of hanging.
+    """
     torch.set_num_threads(1)
     dist.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD
+        "gloo",
+        init_method=f"tcp://127.0.0.1:{port}",
+        rank=rank,
+        world_size=WORLD,
+        timeout=datetime.timedelta(seconds=60),
     )
     try:
         metric = StemCoherence(SR, load_model(model_path, device="cpu"))
-        rows = slice(0, 3) if rank == 0 else slice(3, 4)
-        metric.update(pairs[0][rows], pairs[1][rows])
+        start, stop = shards[rank]
+        if stop > start:
+            metric.update(pairs[0][start:stop], pairs[1][start:stop])
         torch.save({k: v.item() for k, v in metric.compute().items()}, f"{out}/rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 
 
-def test_two_gloo_processes_equal_one_on_the_concatenated_batch(tiny, model_path, pairs, tmp_path):
+@pytest.mark.parametrize("shards", [((0, 3), (3, 4)), ((0, 4), (4, 4))], ids=["3+1", "4+none"])
+def test_two_gloo_processes_equal_one_on_the_concatenated_batch(
+    tiny, model_path, pairs, shards, tmp_path
+):
     single = StemCoherence(SR, tiny)
     single.update(*pairs)
     expected = _summary(single)  # also writes the calibration cache the processes read
@@ -160,7 +172,7 @@ def test_two_gloo_processes_equal_one_on_the_concatenated_batch(tiny, model_path
     # spending seconds on them; each sets one thread first, as DataLoader workers do.
     mp.start_processes(
         _distributed_rank,
-        args=(_free_port(), model_path, pairs, str(tmp_path)),
+        args=(_free_port(), model_path, pairs, shards, str(tmp_path)),
         nprocs=WORLD,
         join=True,
         start_method="fork",
