@@ -79,15 +79,16 @@ def songs():
 def audio(tmp_path_factory, songs):
     """WAV files: a 16 kHz mono partial mix and stems in several rates, channels and lengths.
 
-    ``mix``: drums + chords of song 0 (16 s, 16 kHz mono); ``stems/``: the bass of every song as
-    16 kHz mono of 16 s, 12 s or 7 s, and song 1's melody as 44.1 kHz stereo.
+    ``mix``: drums + chords of song 0 (16 s, 16 kHz mono); the bass of every song as 16 kHz mono
+    of 16 s, 12 s or 7 s, in ``stems/`` but for the 7 s ``bass2``, shorter than a library's
+    10 s windows; and in ``stems/`` song 1's melody as 44.1 kHz stereo.
     """
     root = tmp_path_factory.mktemp("audio")
     (root / "stems").mkdir()
     files = {"mix": root / "mix.wav"}
     sf.write(files["mix"], songs[0]["drums"] + songs[0]["chords"], SR)
     for i, (song, seconds) in enumerate(zip(songs, (16, 12, 7, 16, 12))):
-        files[f"bass{i}"] = root / "stems" / f"bass{i}.wav"
+        files[f"bass{i}"] = root / ("stems" if seconds >= 10 else "") / f"bass{i}.wav"
         sf.write(files[f"bass{i}"], song["bass"][: seconds * SR], SR, subtype="FLOAT")
     melody = torch.from_numpy(songs[1]["melody"])
     melody_44k = torchaudio.functional.resample(melody, SR, 44100).numpy()

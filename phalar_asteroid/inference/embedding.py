@@ -23,10 +23,13 @@ class WindowEmbeddings:
         embeddings (torch.Tensor): ``(n, dim)`` on the CPU, as ``model.embed`` returns them
             (complex64 for complex models).
         windows (np.ndarray): ``(n,)`` window indices; window ``i`` starts at ``i * hop``.
+        samples (int): length of the waveform the windows were cut from, at the model's rate
+            (a file shorter than one window is one window of this length).
     """
 
     embeddings: torch.Tensor
     windows: np.ndarray
+    samples: int
 
 
 def require_min_length(model, wav: np.ndarray, name: str):
@@ -66,7 +69,8 @@ def embed_waveform(model, wav: np.ndarray, batch_size: int = 16, name: str = "au
     active = np.flatnonzero(rms_db(windows) >= SILENCE_DB)
     if len(active) == 0:
         raise ValueError(f"{name}: every window is near-silent (RMS below -60 dBFS)")
-    return WindowEmbeddings(model.embed(windows[active], batch_size=batch_size).cpu(), active)
+    embeddings = model.embed(windows[active], batch_size=batch_size).cpu()
+    return WindowEmbeddings(embeddings, active, len(wav))
 
 
 def embed_file(model, path: str, batch_size: int = 16) -> WindowEmbeddings:

@@ -451,6 +451,32 @@ class BuildInterrupted(KeyboardInterrupt):
         self.library = library
 
 
+def require_full_window(samples: int, rate: int, path: str, role: str) -> None:
+    """Raises ValueError unless a stem or a mix holds at least one whole library window.
+
+    A shorter file is one window of its own length, which a search would pair with a full
+    window of the other side: more music than the short file holds, so the score means nothing
+    (``phalar score`` trims each pair to the shorter file instead).
+
+    Args:
+        samples (int): the file's length in samples at ``rate``.
+        rate (int): sample rate in Hz.
+        path (str): the file, for the message.
+        role (str): ``"stem"`` (a library entry) or ``"mix"`` (a search query).
+    """
+    if samples >= round(WINDOW_SECONDS * rate):
+        return
+    pairing = {
+        "stem": "so no mix window can be paired with it",
+        "mix": "against which it cannot be ranked",
+    }[role]
+    raise ValueError(
+        f"{path}: {samples / rate:.2f} s of audio is shorter than the {WINDOW_SECONDS:g} s "
+        f"windows of a stem library, {pairing}; score candidate stems with phalar score MIX "
+        "STEM, which trims each pair to the shorter file"
+    )
+
+
 def build_library(
     loaded,
     paths,
@@ -490,7 +516,8 @@ def build_library(
 
     Raises:
         ValueError: the model's similarity is not searchable, ``existing`` was built with another
-            model, no file is usable, or (without ``on_error``) a file holds unusable audio.
+            model, no file is usable, or (without ``on_error``) a file holds unusable audio or
+            is shorter than one window (:func:`require_full_window`).
         OSError: (without ``on_error``) a missing or unreadable file.
         BuildInterrupted: Ctrl-C; it carries the library of the files embedded so far.
     """
@@ -534,8 +561,9 @@ def build_library(
         return added if existing is None else existing.merge(added, dtype=dtype)
 
     try:
+        rate = int(model.sample_rate)
         # Workers decode the next files while this process embeds; without, embed_file reads.
-        items = decoded_files(paths, int(model.sample_rate), num_workers) if num_workers else paths
+        items = decoded_files(paths, rate, num_workers) if num_workers else paths
         for item in tqdm(items, desc="index", unit="file", total=len(paths), disable=None):
             path = item if isinstance(item, str) else item.path
             try:
@@ -547,6 +575,8 @@ def build_library(
                 else:
                     stat = item.stat
                     windows = embed_waveform(model, item.wav, batch_size, path)
+                # After embedding, so that a silent or too short file is refused as such.
+                require_full_window(windows.samples, rate, path, "stem")
             except (OSError, ValueError) as err:
                 if on_error is None:
                     raise
@@ -631,11 +661,10 @@ def search_file(
     Raises:
         ValueError: an unreadable library, one that does not match the model (see
             :func:`check_compatible`), an unusable mix, or a mix shorter than the library's
-            windows (its one short window would be scored against full stem windows, which
-            cover more music; ``phalar score`` trims each pair instead).
+            windows (:func:`require_full_window`).
         OSError: a missing or unreadable mix file.
     """
-    from .embedding import embed_waveform  # imports torch
+    from .embedding import embed_file, embed_waveform  # imports torch
 
     name = library if isinstance(library, str) else "the library"
     if isinstance(library, str):
@@ -646,13 +675,7 @@ def search_file(
     wav = load_audio(mix_path, rate)
     # Embedded first, so that a silent or too short mix is refused as such.
     mix = embed_waveform(loaded.model, wav, batch_size, mix_path)
-    window = library.info["window_seconds"]
-    if len(wav) < round(window * rate):
-        raise ValueError(
-            f"{mix_path}: {len(wav) / rate:.2f} s of audio is shorter than the {window:g} s "
-            f"windows of {name}, against which it cannot be ranked; score candidate stems with "
-            "phalar score MIX STEM, which trims each pair to the shorter file"
-        )
+    require_full_window(len(wav), rate, mix_path, "mix")  # check_compatible: the library's windows
     queries = loaded.model.query_vectors(mix.embeddings).cpu().numpy()
     best, scores, pairs = library.search(
         queries,

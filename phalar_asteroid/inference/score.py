@@ -132,7 +132,9 @@ class PairScorer:
         if not rows.any():  # as score_waveforms says it for the trimmed mix
             return score_waveforms(self.model, mix, stem, self.batch_size, (mix_path, stem_path))
         mix_windows = WindowEmbeddings(
-            self._mix_windows.embeddings[torch.from_numpy(rows)], self._mix_windows.windows[rows]
+            self._mix_windows.embeddings[torch.from_numpy(rows)],
+            self._mix_windows.windows[rows],
+            length,  # the windows inside the span both files cover
         )
         stem_windows = embed_waveform(self.model, stem[:length], self.batch_size, stem_path)
         score, n_pairs = aligned_score(self.model, mix_windows, stem_windows)

@@ -69,6 +69,21 @@ def test_bad_audio_is_refused_by_every_command(bad_audio, audio, model_path, tmp
         fails(capsys, ["search", path, "--library", str(lib), *model], path, message)
 
 
+def test_index_refuses_a_stem_shorter_than_the_windows(audio, model_path, tmp_path, capsys):
+    # It cannot be searched: refused, or left out on request.
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    sf.write(stems / "a.wav", sf.read(audio["bass1"])[0], SR)
+    sf.write(stems / "short.wav", sf.read(audio["bass2"])[0], SR)
+    args = ["index", str(stems), "--out", str(tmp_path / "lib"), "--model", model_path]
+    fails(capsys, args, "short.wav", "7.00 s", "shorter than the 10 s windows", "--skip-errors")
+    assert not (tmp_path / "lib").exists()
+    assert main(args + ["--skip-errors"]) == 0
+    captured = capsys.readouterr()
+    assert "skipping" in captured.err and "short.wav" in captured.err
+    assert "1 windows of 1 stems" in captured.out
+
+
 def test_failed_outputs_leave_nothing_behind(bad_audio, audio, model_path, tmp_path, capsys):
     out = tmp_path / "out" / "emb.npz"
     out.parent.mkdir()

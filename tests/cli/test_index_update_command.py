@@ -30,10 +30,10 @@ def test_index_adds_to_an_existing_library(
     assert embedded == ["bass0.wav", "bass1.wav"]
     embedded.clear()
 
-    # The whole folder: only the four files not yet in the library are embedded.
+    # The whole folder: only the three files not yet in the library are embedded.
     result = index(capsys, stems, lib, model_path)
-    assert embedded == ["bass2.wav", "bass3.wav", "bass4.wav", "melody_44k.wav"]
-    assert result["n_stems"] == 6 and len(result["added"]) == 4 and result["dropped"] == []
+    assert embedded == ["bass3.wav", "bass4.wav", "melody_44k.wav"]
+    assert result["n_stems"] == 5 and len(result["added"]) == 3 and result["dropped"] == []
 
     # Nothing new: no model is loaded and the library is left as it is.
     loads = count_calls(model, "load_model")
@@ -45,13 +45,13 @@ def test_index_adds_to_an_existing_library(
     # A deleted stem is dropped (no model needed either); a search never lists it.
     os.remove(os.path.join(stems, "bass3.wav"))
     result = index(capsys, stems, lib, model_path)
-    assert result["dropped"] == [os.path.join(stems, "bass3.wav")] and result["n_stems"] == 5
+    assert result["dropped"] == [os.path.join(stems, "bass3.wav")] and result["n_stems"] == 4
     assert loads == []
 
     # --rebuild embeds everything anew.
     embedded.clear()
-    assert index(capsys, stems, lib, model_path, "--rebuild")["n_stems"] == 5
-    assert len(embedded) == 5
+    assert index(capsys, stems, lib, model_path, "--rebuild")["n_stems"] == 4
+    assert len(embedded) == 4
 
 
 def test_index_refuses_what_it_cannot_add_to(stems, model_path, tiny_model, tmp_path, capsys):
@@ -78,7 +78,7 @@ def test_index_refuses_what_it_cannot_add_to(stems, model_path, tiny_model, tmp_
         assert main(args + ["--model", model_path]) == 1
         err = capsys.readouterr().err
         assert "library format 1" in err and f"--out {lib} --rebuild" in err
-    assert index(capsys, stems, lib, model_path, "--rebuild")["n_stems"] == 6
+    assert index(capsys, stems, lib, model_path, "--rebuild")["n_stems"] == 5
 
 
 def test_an_interrupted_index_resumes(stems, model_path, tmp_path, capsys, monkeypatch):
@@ -98,8 +98,8 @@ def test_an_interrupted_index_resumes(stems, model_path, tmp_path, capsys, monke
     assert err.endswith("phalar index: interrupted\n")
     assert [os.path.basename(p) for p in StemLibrary.load(lib).paths] == calls[:2]
     calls.append("done")  # no more interruptions
-    assert index(capsys, stems, lib, model_path)["n_stems"] == 6
-    assert calls[4:] == ["bass2.wav", "bass3.wav", "bass4.wav", "melody_44k.wav"]
+    assert index(capsys, stems, lib, model_path)["n_stems"] == 5
+    assert calls[4:] == ["bass3.wav", "bass4.wav", "melody_44k.wav"]
 
 
 def test_search_exclude(audio, stems, model_path, tmp_path, capsys):
@@ -118,7 +118,7 @@ def test_search_exclude(audio, stems, model_path, tmp_path, capsys):
     assert main(args + ["--exclude", str(tmp_path / "nothing.wav")]) == 0
     captured = capsys.readouterr()
     assert f"--exclude {tmp_path / 'nothing.wav'}: no stem of {lib}" in captured.err
-    assert len(json.loads(captured.out)["hits"]) == 6
+    assert len(json.loads(captured.out)["hits"]) == 5
 
 
 def test_a_killed_index_resumes_from_its_last_checkpoint(
@@ -138,5 +138,5 @@ def test_a_killed_index_resumes_from_its_last_checkpoint(
         main(["index", stems, "--out", lib, "--model", model_path, "--checkpoint-every", "2"])
     assert [os.path.basename(p) for p in StemLibrary.load(lib).paths] == calls[:2]
     calls.append("done")
-    assert index(capsys, stems, lib, model_path)["n_stems"] == 6
-    assert calls[5:] == ["bass2.wav", "bass3.wav", "bass4.wav", "melody_44k.wav"]
+    assert index(capsys, stems, lib, model_path)["n_stems"] == 5
+    assert calls[5:] == ["bass3.wav", "bass4.wav", "melody_44k.wav"]

@@ -50,8 +50,8 @@ def test_embed_index_search_json(audio, model_path, tmp_path, capsys):
 
     folder, lib = os.path.dirname(audio["bass0"]), str(tmp_path / "lib")
     (indexed,) = json_lines(capsys, "index", folder, "--out", lib, *model)
-    assert indexed["n_stems"] == 6 and indexed["n_windows"] == 9
-    assert len(indexed["added"]) == 6 and indexed["skipped"] == indexed["dropped"] == []
+    assert indexed["n_stems"] == 5 and indexed["n_windows"] == 8
+    assert len(indexed["added"]) == 5 and indexed["skipped"] == indexed["dropped"] == []
 
     args = ("search", audio["mix"], "--library", lib, "--top", "3", *model)
     text = run(capsys, *args).splitlines()

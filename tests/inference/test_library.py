@@ -176,6 +176,25 @@ def test_search_refuses_a_mix_shorter_than_the_windows(model_path, audio):
         assert fragment in message, message
 
 
+@pytest.mark.parametrize("num_workers", [0, 1], ids=["read here", "decoded by a worker"])
+def test_a_stem_shorter_than_the_windows_is_refused_or_left_out(model_path, audio, num_workers):
+    # Its one 7 s window would be paired with a 10 s mix window, which holds more music.
+    loaded = load_model(model_path, "cpu")
+    folder = os.path.dirname(audio["mix"])
+    paths = [audio["bass0"], audio["bass2"]]
+    with pytest.raises(ValueError) as error:
+        build_library(loaded, paths, folder, num_workers=num_workers)
+    message = str(error.value)
+    for fragment in (audio["bass2"], "7.00 s", "10 s windows of a stem library", "phalar score"):
+        assert fragment in message, message
+    errors = []
+    library = build_library(
+        loaded, paths, folder, on_error=lambda *e: errors.append(e), num_workers=num_workers
+    )
+    assert library.paths == [audio["bass0"]]
+    assert [(path, type(err)) for path, err in errors] == [(audio["bass2"], ValueError)]
+
+
 def test_broken_key_files_are_refused_naming_the_folder(tmp_path):
     lib, keys = random_library(np.random.default_rng(4))[:2]
     path = str(tmp_path / "lib")
