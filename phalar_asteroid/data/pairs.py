@@ -235,7 +235,10 @@ class RandomCropCollate:
     """Crop a batch of pairs to one random length, with per-item offsets shared by each pair.
 
     The crop length is L = int(max_seconds * sample_rate * r), r ~ U(min/max, 1), drawn once per
-    batch; every item gets its own offset, identical for its anchor and positive. The generator is
+    batch, or with ``step_seconds`` one of the lengths min, min + step, ..., max, equally likely
+    (a few distinct sizes let a CPU allocator that keeps freed memory reuse it:
+    :mod:`~phalar_asteroid.utils.malloc`); every item gets its own offset, identical for its
+    anchor and positive. The generator is
     seeded from ``seed`` and a checksum of the batch, so crops depend only on the data (itself a
     function of seed, epoch and index), not on which worker collates it. Items with a third,
     same-track ``extra`` (see :class:`StemPairDataset`) give a third output: the non-empty extras
@@ -246,6 +249,8 @@ class RandomCropCollate:
         max_seconds (float): longest crop.
         sample_rate (int): sample rate of the items.
         seed (int): base seed.
+        step_seconds (float): spacing of the crop lengths; 0 draws any length. ``max_seconds -
+            min_seconds`` must be a whole number of steps.
 
     Shape:
         - output: ``(anchors, positives)``, each :math:`(B, L)`, then ``extras`` :math:`(B_e, L)`
@@ -258,19 +263,36 @@ class RandomCropCollate:
         max_seconds: float = 10.0,
         sample_rate: int = 16000,
         seed: int = 42,
+        step_seconds: float = 0.0,
     ):
         self.min_seconds = min_seconds
         self.max_seconds = max_seconds
         self.sample_rate = sample_rate
         self.seed = seed
+        self.n_steps = 0
+        if step_seconds < 0:
+            raise ValueError(f"step_seconds: must be >= 0, got {step_seconds}")
+        if step_seconds > 0:
+            steps = (max_seconds - min_seconds) / step_seconds
+            if abs(steps - round(steps)) > 1e-6:
+                raise ValueError(
+                    f"step_seconds: {max_seconds - min_seconds:g} s between the shortest and the "
+                    f"longest crop is not a whole number of {step_seconds:g} s steps"
+                )
+            self.n_steps = round(steps)
+        self.step_seconds = step_seconds
 
     def __call__(self, batch: Sequence[tuple]) -> tuple:
         anchors = torch.stack([item[0] for item in batch])
         positives = torch.stack([item[1] for item in batch])
         digest = zlib.crc32(anchors[:, ::97].numpy().tobytes())
         rng = np.random.default_rng([self.seed, digest])
-        ratio = rng.uniform(self.min_seconds / self.max_seconds, 1.0)
-        length = min(anchors.shape[1], int(self.max_seconds * self.sample_rate * ratio))
+        if self.step_seconds > 0:
+            seconds = self.min_seconds + self.step_seconds * rng.integers(self.n_steps + 1)
+            length = min(anchors.shape[1], round(seconds * self.sample_rate))
+        else:
+            ratio = rng.uniform(self.min_seconds / self.max_seconds, 1.0)
+            length = min(anchors.shape[1], int(self.max_seconds * self.sample_rate * ratio))
         index = _crop_index(rng, len(batch), anchors.shape[1], length)
         out = (anchors.gather(1, index), positives.gather(1, index))
         if len(batch[0]) == 2:

@@ -29,10 +29,12 @@ from phalar_asteroid.engine import (
     make_contrastive_optimizer,
 )
 from phalar_asteroid.engine.callbacks import TimeToAccuracy
+from phalar_asteroid.engine.precision import auto_precision
 from phalar_asteroid.engine.sampler import ResumableEpochSampler
 from phalar_asteroid.losses import InfoNCELoss
 from phalar_asteroid.utils.config import parse_with_conf
 from phalar_asteroid.utils.io import atomic_output, write_json
+from phalar_asteroid.utils.malloc import keep_freed_memory
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -93,7 +95,11 @@ def make_loaders(conf: dict, data_dir: str, names) -> tuple:
         batch_size=d["batch_size"],
         sampler=ResumableEpochSampler(len(train_set)),
         collate_fn=RandomCropCollate(
-            d["min_crop_seconds"], d["train_seconds"], d["sample_rate"], seed
+            d["min_crop_seconds"],
+            d["train_seconds"],
+            d["sample_rate"],
+            seed,
+            step_seconds=d["crop_step_seconds"],
         ),
         num_workers=d["num_workers"],
         drop_last=True,
@@ -127,9 +133,7 @@ def trainer_devices(conf: dict) -> tuple:
     if devices != "auto":
         n_devices = len(str(devices).split(",")) if "," in str(devices) else int(devices)
     strategy = "ddp" if n_devices > 1 or t["num_nodes"] > 1 else "auto"
-    precision = t["precision"]
-    if precision == "auto":
-        precision = "bf16-mixed" if cuda else "32-true"
+    precision = auto_precision(cuda) if t["precision"] == "auto" else t["precision"]
     return accelerator, devices, strategy, precision
 
 
@@ -138,6 +142,9 @@ def main(conf):
     data_dir = conf["main_args"]["data_dir"]
     names = [n for n in conf["main_args"]["datasets"].split(",") if n]
     t = conf["training"]
+    # Before the loaders: their forked workers inherit the allocator's settings.
+    if t["keep_freed_memory"] and not keep_freed_memory():
+        print("keep_freed_memory: this C library has no mallopt; left as it is", flush=True)
     pl.seed_everything(t["seed"], workers=True)
     os.makedirs(exp_dir, exist_ok=True)
     conf_path = os.path.join(exp_dir, "conf.yml")

@@ -142,6 +142,22 @@ def test_random_crop_collate():
     assert len(lengths) > 1
 
 
+def test_random_crop_lengths_on_a_grid():
+    batch = [(torch.randn(10 * RATE), torch.randn(10 * RATE)) for _ in range(2)]
+    lengths = [
+        RandomCropCollate(2.0, 10.0, RATE, seed=s, step_seconds=1.0)(batch)[0].shape[1]
+        for s in range(200)
+    ]
+    # The 9 lengths 2, 3, ..., 10 s, equally likely (200 draws: each 22 expected).
+    values, counts = np.unique(lengths, return_counts=True)
+    assert values.tolist() == [s * RATE for s in range(2, 11)]
+    assert counts.min() >= 8 and counts.max() <= 40
+    with pytest.raises(ValueError, match="8 s between the shortest and the longest crop"):
+        RandomCropCollate(2.0, 10.0, RATE, step_seconds=3.0)
+    with pytest.raises(ValueError, match="step_seconds: must be >= 0"):
+        RandomCropCollate(2.0, 10.0, RATE, step_seconds=-1.0)
+
+
 def test_datasets_pickle(coco_train):
     dataset = StemPairDataset(coco_train, segment_seconds=SEGMENT, epoch_pairs=4)
     mixed = MixedPairDataset([dataset], epoch_pairs=4)
