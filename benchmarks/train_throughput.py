@@ -266,6 +266,8 @@ def main():
                 crops,
                 args.crop_step,
             )
+            res.update(allocator="keep" if args.keep_freed_memory else "default")
+            res.update(crop_step=args.crop_step)
             results.append(res)
             if not args.quiet:
                 report(res)
