@@ -107,13 +107,14 @@ def measure(
         seconds = crop_seconds[1]
     rate = int(model.sample_rate)
     samples = int(seconds * rate)
+    if precompute and crop_seconds is not None:
+        raise ValueError("crops of precomputed features are not supported: use a waveform config")
     wav = torch.randn(2, batch, samples, device=device) * 0.1
     extra = torch.randn(extras, samples, device=device) * 0.1
+    # The collate's items: anchor, positive and (for the first ``extras``) an extra clip.
     items = [
         (wav[0, i], wav[1, i], extra[i] if i < extras else wav[0, i, :0]) for i in range(batch)
     ]
-    if precompute and crop_seconds is not None:
-        raise ValueError("crops of precomputed features are not supported: use a waveform config")
     if precompute:
         with torch.no_grad():
             wav = torch.stack([model.features(w) for w in wav])
@@ -192,8 +193,7 @@ def run_variants(args, variants: list) -> list:
             env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
             subprocess.run(cmd, check=True, env=env)
             with open(out) as fhandle:
-                for res in json.load(fhandle):
-                    results.append(dict(res, allocator=allocator, crop_step=float(step)))
+                results.extend(json.load(fhandle))  # each records its allocator and crop step
         report(results[-1])
     return results
 
@@ -266,8 +266,9 @@ def main():
                 crops,
                 args.crop_step,
             )
-            res.update(allocator="keep" if args.keep_freed_memory else "default")
-            res.update(crop_step=args.crop_step)
+            res.update(
+                allocator="keep" if args.keep_freed_memory else "default", crop_step=args.crop_step
+            )
             results.append(res)
             if not args.quiet:
                 report(res)

@@ -7,7 +7,7 @@ def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX tiles).
 
     Elsewhere (AVX2-only CPUs, for instance) oneDNN emulates bf16 convolutions, and a bf16-mixed
-    training step of the harmony preset's PHALAR took 2.05x the CPU time of float32 (17.85 vs
+    training step of the harmony preset's PHALAR took 2.05x the CPU time of float32 (17.84 vs
     8.69 s on an AVX2 EPYC: ``benchmarks/train_throughput.py``).
     """
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private, hence getattr

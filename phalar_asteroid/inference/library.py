@@ -664,7 +664,7 @@ def search_file(
             windows (:func:`require_full_window`).
         OSError: a missing or unreadable mix file.
     """
-    from .embedding import embed_file, embed_waveform  # imports torch
+    from .embedding import embed_waveform  # imports torch
 
     name = library if isinstance(library, str) else "the library"
     if isinstance(library, str):
@@ -675,7 +675,7 @@ def search_file(
     wav = load_audio(mix_path, rate)
     # Embedded first, so that a silent or too short mix is refused as such.
     mix = embed_waveform(loaded.model, wav, batch_size, mix_path)
-    require_full_window(len(wav), rate, mix_path, "mix")  # check_compatible: the library's windows
+    require_full_window(mix.samples, rate, mix_path, "mix")  # check_compatible: library's windows
     queries = loaded.model.query_vectors(mix.embeddings).cpu().numpy()
     best, scores, pairs = library.search(
         queries,

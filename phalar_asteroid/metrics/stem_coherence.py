@@ -12,6 +12,7 @@ import torch
 import torchaudio
 from torchmetrics import Metric
 from torchmetrics.utilities.data import dim_zero_cat
+from torchmetrics.utilities.distributed import gather_all_tensors
 
 from ..inference.audio import HOP_SECONDS, WINDOW_SECONDS
 from ..inference.calibration import load_calibration, percentile
@@ -230,7 +231,7 @@ class StemCoherence(Metric):
         )
         self.n_windows.append(torch.tensor([p.n_windows for p in pairs], device=self.device))
 
-    def _sync_dist(self, dist_sync_fn=None, process_group=None) -> None:
+    def _sync_dist(self, dist_sync_fn=gather_all_tensors, process_group=None) -> None:
         """torchmetrics' gather, with an empty tensor standing in for an empty list state.
 
         torchmetrics gathers nothing for an empty list, so a process that scored no pair would
@@ -240,8 +241,7 @@ class StemCoherence(Metric):
         for name, dtype in (("scores", torch.float64), ("n_windows", torch.int64)):
             if not getattr(self, name):
                 setattr(self, name, [torch.zeros(0, dtype=dtype, device=self.device)])
-        kwargs = {} if dist_sync_fn is None else {"dist_sync_fn": dist_sync_fn}
-        super()._sync_dist(process_group=process_group, **kwargs)
+        super()._sync_dist(dist_sync_fn, process_group)
 
     def calibration(self) -> np.ndarray:
         """Sorted scores of the checkpoint's random pairs (built or read from the cache once)."""
