@@ -142,6 +142,24 @@ def test_option_checks_accept(check, args, value):
     assert out.returncode == 0 and out.stdout.strip() == value and not out.stderr, out.stderr
 
 
+@pytest.mark.parametrize(
+    "arm, same_track_fraction, transpose_fraction",
+    [("", 0.5, 0.5), (",presets/harmony_plain", 0.0, 0.0)]
+    + [(",presets/harmony_same_only", 0.5, 0.0), (",presets/harmony_transposed_only", 0.0, 0.5)],
+)
+def test_harmony_arms_differ_only_in_negatives(arm, same_track_fraction, transpose_fraction):
+    both = load_conf(CONF, overlay_paths("presets/harmony", LOCAL))
+    conf = load_conf(CONF, overlay_paths("presets/harmony" + arm, LOCAL))
+    assert conf["data"]["same_track_fraction"] == same_track_fraction
+    assert conf["negatives"]["transpose_fraction"] == transpose_fraction
+    # Equal steps, schedule, crops and model: only the two fractions above may differ.
+    for group in conf:
+        for key in conf[group]:
+            if key not in ("same_track_fraction", "transpose_fraction"):
+                assert conf[group][key] == both[group][key], (group, key)
+    assert conf["training"]["max_steps"] == 300 and conf["negatives"]["hard_start_step"] == 100
+
+
 def test_conf_overlays_and_command_line():
     conf = load_conf(CONF, overlay_paths("models/phalar_avg,presets/quick", LOCAL))
     assert conf["model"]["pool"] == "average" and conf["similarity"]["sim_form"] == "real_bilinear"
