@@ -144,8 +144,12 @@ def test_option_checks_accept(check, args, value):
 
 @pytest.mark.parametrize(
     "arm, same_track_fraction, transpose_fraction",
-    [("", 0.5, 0.5), (",presets/harmony_plain", 0.0, 0.0)]
-    + [(",presets/harmony_same_only", 0.5, 0.0), (",presets/harmony_transposed_only", 0.0, 0.5)],
+    [
+        ("", 0.5, 0.5),
+        (",presets/harmony_plain", 0.0, 0.0),
+        (",presets/harmony_same_only", 0.5, 0.0),
+        (",presets/harmony_transposed_only", 0.0, 0.5),
+    ],
 )
 def test_harmony_arms_differ_only_in_negatives(arm, same_track_fraction, transpose_fraction):
     both = load_conf(CONF, overlay_paths("presets/harmony", LOCAL))
